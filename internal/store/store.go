@@ -1,0 +1,87 @@
+// Package store defines where installed certificates live.
+//
+// A Store installs one version of one observed certificate, lists the
+// versions akvvm installed, and removes old ones. Implementations are
+// filestore (a directory in the KeyVaultForLinux layout) and winstore (the
+// Windows certificate store). Every implementation is atomic: a failed
+// Install leaves what was installed before untouched, and no implementation
+// ever changes or removes something akvvm did not install.
+package store
+
+import (
+	"context"
+	"crypto"
+	"crypto/x509"
+	"time"
+)
+
+// Ref names one observed certificate.
+type Ref struct {
+	// Vault is the vault name: the first label of the vault host, as written in the URL.
+	Vault string
+	// Name is the certificate's secret name.
+	Name string
+}
+
+// Certificate is one version of a certificate, ready to install.
+type Certificate struct {
+	Ref
+	// Version is the secret version (32 hex digits in Key Vault).
+	Version string
+	// Leaf is the certificate whose public key matches Key.
+	Leaf *x509.Certificate
+	// Key is the leaf's private key (*rsa.PrivateKey, *ecdsa.PrivateKey or ed25519.PrivateKey).
+	Key crypto.PrivateKey
+	// Chain holds the issuers in order: the leaf's issuer first, the root last if present.
+	Chain []*x509.Certificate
+}
+
+// ACL grants read access to one installed file (Linux) to a user and/or group.
+type ACL struct {
+	User  string
+	Group string
+}
+
+// Target says where and how a certificate is installed. Fields that do not
+// apply to a platform are ignored by its store.
+type Target struct {
+	// Location is a directory (Linux) or LocalMachine / CurrentUser (Windows).
+	Location string
+	// StoreName is the Windows store name, such as MY or TrustedPeople.
+	StoreName string
+	// LinkName overrides the name of the Linux symbolic link.
+	LinkName string
+	// ACLs are applied to installed files when not empty (Linux).
+	ACLs []ACL
+	// Accounts get read access to the private key (Windows).
+	Accounts []string
+	// KeyExportable marks the private key exportable (Windows 3.0).
+	KeyExportable bool
+	// LinkOnRenewal links the previous version to the new one (Windows).
+	LinkOnRenewal bool
+}
+
+// Installed describes one version akvvm installed.
+type Installed struct {
+	Ref
+	Version string
+	// Thumbprint is the upper-case hex SHA-1 of the leaf.
+	Thumbprint string
+	NotAfter   time.Time
+	// InstalledAt is when akvvm installed this version.
+	InstalledAt time.Time
+	// Location is where it lives: a file path, or store\thumbprint on Windows.
+	Location string
+}
+
+// Store installs, lists and prunes certificate versions.
+type Store interface {
+	// Install puts c at t and makes it the current version. Installing a
+	// version that is already installed is a no-op that returns its record.
+	Install(ctx context.Context, t Target, c Certificate) (Installed, error)
+	// List returns the versions of ref that akvvm installed at t, newest first.
+	List(ctx context.Context, t Target, ref Ref) ([]Installed, error)
+	// Prune removes all but the keep newest versions of ref at t and
+	// returns what it removed.
+	Prune(ctx context.Context, t Target, ref Ref, keep int) ([]Installed, error)
+}

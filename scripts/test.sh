@@ -1,0 +1,49 @@
+#!/usr/bin/env bash
+# Runs the whole akvvm test suite. On a fresh Debian machine it first installs what the
+# tests need (as root: apt packages; as anyone: Go tools into GOPATH/bin).
+# Usage: scripts/test.sh            # everything
+#        AKVVM_FUZZTIME=30s scripts/test.sh   # longer fuzzing
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+STATICCHECK_VERSION=v0.8.2   # staticcheck 2026.2.2, supports Go 1.26
+FUZZTIME=${AKVVM_FUZZTIME:-10s}
+GOBIN_DIR=$(go env GOPATH)/bin
+export PATH="$GOBIN_DIR:$PATH"
+
+step() { printf '\n==> %s\n' "$*"; }
+
+step "tools"
+if ! command -v staticcheck >/dev/null || ! staticcheck -version | grep -q "(${STATICCHECK_VERSION#v})"; then
+	go install "honnef.co/go/tools/cmd/staticcheck@${STATICCHECK_VERSION}"
+fi
+go mod download
+
+step "gofmt"
+unformatted=$(gofmt -l $(git ls-files '*.go' 2>/dev/null || find . -name '*.go'))
+if [ -n "$unformatted" ]; then
+	echo "gofmt would change:"; echo "$unformatted"; exit 1
+fi
+
+step "go vet"
+go vet ./...
+GOOS=windows go vet ./...
+
+step "staticcheck"
+staticcheck ./...
+GOOS=windows staticcheck ./...
+
+step "cross-build"
+for target in linux/amd64 linux/arm64 windows/amd64 windows/arm64; do
+	GOOS=${target%/*} GOARCH=${target#*/} go build -o /dev/null ./cmd/akvvm
+done
+
+step "fuzz (${FUZZTIME} per target)"
+# Each fuzz target is listed as "package FuzzName" by scripts/fuzz-targets.
+while read -r pkg target; do
+	[ -n "$pkg" ] || continue
+	go test -run='^$' -fuzz="^${target}\$" -fuzztime="$FUZZTIME" "$pkg"
+done < <(scripts/fuzz-targets)
+
+step "go test -race"
+go test -race -count=1 ./...
