@@ -1,0 +1,101 @@
+// Package certbundle decodes the certificate secrets Key Vault returns
+// (PKCS #12 and PEM), matches the private key to its leaf certificate,
+// orders the chain, and verifies it.
+package certbundle
+
+import (
+	"crypto"
+	"crypto/sha1" //nolint:gosec // SHA-1 thumbprints are how Windows and Key Vault name certificates.
+	"crypto/sha256"
+	"crypto/x509"
+	"encoding/hex"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/akvvm/akvvm/internal/store"
+)
+
+// Bundle is one decoded certificate secret.
+type Bundle struct {
+	// Leaf is the certificate whose public key matches Key.
+	Leaf *x509.Certificate
+	// Key is *rsa.PrivateKey, *ecdsa.PrivateKey or ed25519.PrivateKey.
+	Key crypto.PrivateKey
+	// Chain holds the leaf's issuer first and the root last (only if present).
+	Chain []*x509.Certificate
+	// ContentType is the format actually decoded: ContentTypePKCS12 or ContentTypePEM.
+	ContentType string
+	// Dropped counts certificates in the secret that are not part of the leaf's chain.
+	Dropped int
+}
+
+// Thumbprint returns the upper-case hex SHA-1 of the leaf, as Windows shows it.
+func (b *Bundle) Thumbprint() string {
+	sum := sha1.Sum(b.Leaf.Raw) //nolint:gosec // identification, not security.
+	return strings.ToUpper(hex.EncodeToString(sum[:]))
+}
+
+// SHA256Thumbprint returns the upper-case hex SHA-256 of the leaf.
+func (b *Bundle) SHA256Thumbprint() string {
+	sum := sha256.Sum256(b.Leaf.Raw)
+	return strings.ToUpper(hex.EncodeToString(sum[:]))
+}
+
+// SANs returns the leaf's subject alternative names: DNS names, IP
+// addresses, email addresses, then URIs.
+func (b *Bundle) SANs() []string {
+	l := b.Leaf
+	sans := slices.Clone(l.DNSNames)
+	for _, ip := range l.IPAddresses {
+		sans = append(sans, ip.String())
+	}
+	sans = append(sans, l.EmailAddresses...)
+	for _, u := range l.URIs {
+		sans = append(sans, u.String())
+	}
+	return sans
+}
+
+// NotAfter returns the end of the leaf's validity.
+func (b *Bundle) NotAfter() time.Time { return b.Leaf.NotAfter }
+
+// NotBefore returns the start of the leaf's validity.
+func (b *Bundle) NotBefore() time.Time { return b.Leaf.NotBefore }
+
+// HasServerAuthEKU reports whether the leaf's extended key usage explicitly
+// lists TLS server authentication (id-kp-serverAuth), alone or with other
+// usages. A leaf without an EKU extension, or with only anyExtendedKeyUsage,
+// does not count: spec §2 checks chains of certificates "that have the
+// server-authentication EKU", so those are left unchecked.
+func (b *Bundle) HasServerAuthEKU() bool {
+	return slices.Contains(b.Leaf.ExtKeyUsage, x509.ExtKeyUsageServerAuth)
+}
+
+// Root returns the self-signed root at the end of the chain, or nil when
+// the secret does not include it.
+func (b *Bundle) Root() *x509.Certificate {
+	if n := len(b.Chain); n > 0 && selfSigned(b.Chain[n-1]) {
+		return b.Chain[n-1]
+	}
+	return nil
+}
+
+// Intermediates returns the chain without its self-signed root.
+func (b *Bundle) Intermediates() []*x509.Certificate {
+	if b.Root() != nil {
+		return b.Chain[:len(b.Chain)-1]
+	}
+	return b.Chain
+}
+
+// ToStore returns the bundle as the store's certificate for ref at version.
+func (b *Bundle) ToStore(ref store.Ref, version string) store.Certificate {
+	return store.Certificate{
+		Ref:     ref,
+		Version: version,
+		Leaf:    b.Leaf,
+		Key:     b.Key,
+		Chain:   slices.Clone(b.Chain),
+	}
+}
