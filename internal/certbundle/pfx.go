@@ -16,6 +16,9 @@ import (
 func decodePFX(der []byte) (*Bundle, error) {
 	key, first, cas, err := pkcs12.DecodeChain(der, "")
 	if err != nil {
+		if certs, cerr := x509.ParseCertificates(der); cerr == nil && len(certs) > 0 {
+			return nil, fmt.Errorf("%w: the value is %d bare DER certificate(s), not a PFX with the private key; observe the secret of a Key Vault certificate whose key is exportable", ErrNoPrivateKey, len(certs))
+		}
 		return nil, pfxError(err)
 	}
 	// DecodeChain takes the first certificate bag as the leaf, but Key

@@ -122,6 +122,7 @@ func TestDecodePFXErrors(t *testing.T) {
 		{"password LegacyRC2", withPassword(pkcs12.LegacyRC2), ContentTypePKCS12, ErrPasswordProtected, "without a password"},
 		{"key of another certificate", base64.StdEncoding.EncodeToString(mismatched), ContentTypePKCS12, ErrKeyMismatch, "matches none of the 3 certificates"},
 		{"no private key", base64.StdEncoding.EncodeToString(certsOnly), ContentTypePKCS12, ErrNoPrivateKey, "not exportable"},
+		{"bare DER certificate", base64.StdEncoding.EncodeToString(p.leaf.Raw), ContentTypePKCS12, ErrNoPrivateKey, "bare DER certificate"},
 		{"not base64", "this is not a certificate!", ContentTypePKCS12, ErrMalformed, ContentTypePKCS12},
 		{"base64 garbage", base64.StdEncoding.EncodeToString([]byte("garbage garbage garbage")), ContentTypePKCS12, ErrMalformed, "PFX"},
 		{"truncated", base64.StdEncoding.EncodeToString(mismatched[:len(mismatched)/2]), ContentTypePKCS12, ErrMalformed, "PFX"},

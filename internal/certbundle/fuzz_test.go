@@ -1,0 +1,73 @@
+package certbundle
+
+import (
+	"encoding/base64"
+	"testing"
+
+	"software.sslmate.com/src/go-pkcs12"
+)
+
+// FuzzDecodePEM checks that any PEM text either fails or yields a leaf
+// matching the key with a chain of issuers.
+func FuzzDecodePEM(f *testing.F) {
+	p := newPKI(f, algP256, certSpec{})
+	r := newPKI(f, algRSA, certSpec{})
+	certs := pemCert(p.leaf) + pemCert(p.inter) + pemCert(p.root)
+	for _, seed := range []string{
+		pemKey(f, p.leafKey, fmtPKCS8) + certs,
+		certs + pemKey(f, p.leafKey, fmtSEC1),
+		crlfWithNoise(pemCert(p.root) + pemKey(f, p.leafKey, fmtPKCS8) + pemCert(p.leaf)),
+		pemKey(f, r.leafKey, fmtPKCS1) + pemCert(r.leaf) + pemCert(r.inter),
+		certs,
+		pemKey(f, r.leafKey, fmtPKCS8) + certs,
+		"-----BEGIN CERTIFICATE-----\n-----END CERTIFICATE-----\n",
+		"-----BEGIN",
+		"",
+	} {
+		f.Add(seed)
+	}
+	f.Fuzz(func(t *testing.T, value string) {
+		b, err := Decode(value, ContentTypePEM)
+		if err != nil {
+			return
+		}
+		checkBundle(t, b)
+		if _, err := b.LinuxPEM(); err != nil {
+			t.Fatalf("LinuxPEM of a decoded bundle: %v", err)
+		}
+	})
+}
+
+// FuzzDecodePFX checks that any PFX bytes either fail or yield a leaf
+// matching the key with a chain of issuers.
+func FuzzDecodePFX(f *testing.F) {
+	p := newPKI(f, algP256, certSpec{})
+	for _, enc := range []*pkcs12.Encoder{pkcs12.Modern2023, pkcs12.Modern2026, pkcs12.LegacyDES, pkcs12.LegacyRC2, pkcs12.Passwordless} {
+		f.Add(encodePFX(f, enc, p, false))
+		f.Add(encodePFX(f, enc, p, true))
+	}
+	f.Add([]byte{0x30, 0x80, 0x02, 0x01, 0x03, 0x00, 0x00})
+	f.Add([]byte{})
+	f.Fuzz(func(t *testing.T, der []byte) {
+		b, err := Decode(base64.StdEncoding.EncodeToString(der), ContentTypePKCS12)
+		if err != nil {
+			return
+		}
+		checkBundle(t, b)
+	})
+}
+
+// FuzzParseRoots checks that the extra roots parser never panics and never
+// returns an empty list without an error.
+func FuzzParseRoots(f *testing.F) {
+	p := newPKI(f, algP256, certSpec{})
+	f.Add([]byte(pemCert(p.root) + pemCert(p.inter)))
+	f.Add([]byte(crlfWithNoise(pemCert(p.root))))
+	f.Add([]byte("-----BEGIN CERTIFICATE-----\nMAMCAQE=\n-----END CERTIFICATE-----\n"))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		roots, err := parseRoots(data)
+		if err == nil && len(roots) == 0 {
+			t.Fatal("parseRoots returned no roots and no error")
+		}
+	})
+}
