@@ -1,0 +1,295 @@
+package agent
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"math/rand/v2"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/akvvm/akvvm/internal/keyvault"
+)
+
+// Agent keeps the certificates of a Spec installed.
+type Agent struct {
+	deps  Deps
+	clock Clock
+	log   *slog.Logger
+
+	mu     sync.Mutex
+	spec   Spec
+	certs  map[string]*CertStatus
+	rand   *rand.Rand
+	reload chan Spec
+}
+
+// New returns an agent for spec.
+func New(spec Spec, deps Deps) (*Agent, error) {
+	if deps.Source == nil || deps.Store == nil {
+		return nil, errors.New("agent: a secret source and a store are required")
+	}
+	if deps.Clock == nil {
+		deps.Clock = realClock{}
+	}
+	if deps.Logger == nil {
+		deps.Logger = slog.New(slog.DiscardHandler)
+	}
+	if deps.Concurrency <= 0 {
+		deps.Concurrency = 4
+	}
+	a := &Agent{deps: deps, clock: deps.Clock, log: deps.Logger, reload: make(chan Spec, 1),
+		rand: rand.New(rand.NewPCG(uint64(time.Now().UnixNano()), 0x616b76766d))}
+	a.setSpec(spec)
+	return a, nil
+}
+
+// setSpec installs a new spec, keeping the state of certificates that stay.
+func (a *Agent) setSpec(spec Spec) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	old := a.certs
+	a.spec = spec
+	a.certs = make(map[string]*CertStatus, len(spec.Certificates))
+	for _, c := range spec.Certificates {
+		if st, ok := old[c.Key()]; ok {
+			st.URL = c.URL
+			st.NextCheck = time.Time{}
+			a.certs[c.Key()] = st
+			continue
+		}
+		a.certs[c.Key()] = &CertStatus{Key: c.Key(), URL: c.URL}
+	}
+}
+
+// Reload replaces the spec of a running agent; every certificate is checked
+// again at once.
+func (a *Agent) Reload(spec Spec) {
+	select {
+	case <-a.reload:
+	default:
+	}
+	a.reload <- spec
+}
+
+// SyncOnce checks every certificate once and returns the resulting status.
+func (a *Agent) SyncOnce(ctx context.Context) Status {
+	a.mu.Lock()
+	due := append([]CertSpec(nil), a.spec.Certificates...)
+	a.mu.Unlock()
+	a.pass(ctx, due)
+	return a.Status()
+}
+
+// Run polls until ctx is cancelled.
+func (a *Agent) Run(ctx context.Context) error {
+	a.log.Info("agent started", "certificates", len(a.spec.Certificates), "interval", a.spec.Interval)
+	for {
+		a.pass(ctx, a.due())
+		if ctx.Err() != nil {
+			a.log.Info("agent stopped")
+			return nil
+		}
+		wait := a.untilNext()
+		select {
+		case <-ctx.Done():
+			a.log.Info("agent stopped")
+			return nil
+		case spec := <-a.reload:
+			a.log.Info("settings reloaded", "certificates", len(spec.Certificates))
+			a.setSpec(spec)
+		case <-a.clock.After(wait):
+		}
+	}
+}
+
+// due returns the certificates whose next check has come.
+func (a *Agent) due() []CertSpec {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	now := a.clock.Now()
+	var out []CertSpec
+	for _, c := range a.spec.Certificates {
+		if st := a.certs[c.Key()]; !st.NextCheck.After(now) {
+			out = append(out, c)
+		}
+	}
+	return out
+}
+
+// untilNext returns how long to wait for the next due certificate.
+func (a *Agent) untilNext() time.Duration {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	now := a.clock.Now()
+	next := now.Add(a.spec.Interval)
+	for _, st := range a.certs {
+		if st.NextCheck.Before(next) {
+			next = st.NextCheck
+		}
+	}
+	return max(next.Sub(now), 0)
+}
+
+// pass syncs the given certificates with bounded concurrency, then writes
+// the status.
+func (a *Agent) pass(ctx context.Context, due []CertSpec) {
+	if len(due) == 0 {
+		return
+	}
+	a.mu.Lock()
+	spec := a.spec
+	a.mu.Unlock()
+	sem := make(chan struct{}, a.deps.Concurrency)
+	var wg sync.WaitGroup
+	var done int
+	var doneMu sync.Mutex
+	for _, c := range due {
+		wg.Add(1)
+		sem <- struct{}{}
+		go func() {
+			defer wg.Done()
+			defer func() { <-sem }()
+			res, err := a.syncCertSafe(ctx, spec, c)
+			a.record(spec, c, res, err)
+			if a.deps.Progress != nil {
+				doneMu.Lock()
+				done++
+				a.deps.Progress(done, len(due))
+				doneMu.Unlock()
+			}
+		}()
+	}
+	wg.Wait()
+	if a.deps.StatusFile != "" {
+		if err := WriteStatusFile(a.deps.StatusFile, a.Status()); err != nil {
+			a.log.Error("could not write the status file", "path", a.deps.StatusFile, "error", err)
+		}
+	}
+}
+
+// syncCertSafe turns a panic in one certificate's sync into its error.
+func (a *Agent) syncCertSafe(ctx context.Context, spec Spec, c CertSpec) (res result, err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			err = &syncError{err: fmt.Errorf("internal error: %v", p)}
+		}
+	}()
+	return a.syncCert(ctx, spec, c)
+}
+
+// record stores the outcome of one sync and schedules the next.
+func (a *Agent) record(spec Spec, c CertSpec, res result, err error) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	st, ok := a.certs[c.Key()]
+	if !ok {
+		return // removed by a reload meanwhile
+	}
+	now := a.clock.Now()
+	st.LastCheck = now
+	if res.current != nil {
+		st.InstalledVersion = res.current.Version
+		st.Thumbprint = res.current.Thumbprint
+		st.NotAfter = res.current.NotAfter
+		st.Location = res.current.Location
+	}
+	if res.hookErr != nil {
+		st.HookError = res.hookErr.Error()
+	} else if res.installed > 0 {
+		st.HookError = ""
+	}
+	if err == nil {
+		st.LastSuccess, st.Attempts, st.LastError, st.HTTPStatus, st.ErrorCode, st.Fatal = now, 0, "", 0, "", false
+		st.NextCheck = now.Add(jitter(spec.Interval, a.rand))
+		return
+	}
+	st.Attempts++
+	st.LastError = a.describe(err)
+	st.HTTPStatus, st.ErrorCode = 0, ""
+	var kv *keyvault.Error
+	if errors.As(err, &kv) {
+		st.HTTPStatus, st.ErrorCode = kv.StatusCode(), kv.ErrorCode()
+	}
+	var se *syncError
+	permanent, fatal := false, false
+	if errors.As(err, &se) {
+		permanent, fatal = se.permanent, se.fatal
+	}
+	var delay time.Duration
+	switch {
+	case !st.Installed():
+		delay = initialBackoff(st.Attempts)
+		max := spec.InitialSync.MaxAttempts
+		if fatal || (spec.InitialSync.Wait && max > 0 && st.Attempts >= max) {
+			st.Fatal = true
+			delay = spec.Interval
+		}
+	case permanent:
+		delay = permanentBackoff(st.Attempts, spec.Interval)
+	default:
+		delay = steadyBackoff(st.Attempts, spec.Interval)
+	}
+	if kv != nil {
+		delay = max(delay, kv.RetryAfter(now))
+	}
+	st.NextCheck = now.Add(jitter(delay, a.rand))
+	a.log.Warn("certificate sync failed", "certificate", c.Key(), "attempt", st.Attempts,
+		"nextCheck", st.NextCheck, "error", st.LastError)
+}
+
+// describe renders err with the identity when access was refused.
+func (a *Agent) describe(err error) string {
+	msg := err.Error()
+	var kv *keyvault.Error
+	if errors.As(err, &kv) && (kv.StatusCode() == 401 || kv.StatusCode() == 403) && a.deps.Identity != "" {
+		msg += " (identity: " + a.deps.Identity + ")"
+	}
+	return msg
+}
+
+// Status returns a snapshot of the agent's state.
+func (a *Agent) Status() Status {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	s := Status{Identity: a.deps.Identity, Updated: a.clock.Now()}
+	for _, c := range a.spec.Certificates {
+		s.Certificates = append(s.Certificates, *a.certs[c.Key()])
+	}
+	sort.SliceStable(s.Certificates, func(i, j int) bool { return s.Certificates[i].Key < s.Certificates[j].Key })
+	s.Phase, s.Message = phase(a.spec, s.Certificates)
+	return s
+}
+
+// phase derives the overall state from the certificates (spec.md §4).
+func phase(spec Spec, certs []CertStatus) (Phase, string) {
+	var installed int
+	var fatal, pending []string
+	for _, c := range certs {
+		switch {
+		case c.Installed():
+			installed++
+		case c.Fatal:
+			fatal = append(fatal, fmt.Sprintf("%s: %s", c.Key, c.LastError))
+		case c.LastError != "":
+			pending = append(pending, fmt.Sprintf("%s (attempt %d): %s", c.Key, c.Attempts, c.LastError))
+		default:
+			pending = append(pending, c.Key+": not checked yet")
+		}
+	}
+	total := len(certs)
+	summary := fmt.Sprintf("%d of %d certificates installed", installed, total)
+	switch {
+	case len(fatal) > 0:
+		return Error, "initial sync failed: " + strings.Join(fatal, "; ")
+	case installed == total:
+		return Success, summary
+	case !spec.InitialSync.Wait:
+		return Success, "polling started; " + summary + "; " + strings.Join(pending, "; ")
+	default:
+		return Transitioning, "initial sync: " + summary + "; waiting for " + strings.Join(pending, "; ")
+	}
+}

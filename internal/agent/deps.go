@@ -1,0 +1,65 @@
+package agent
+
+import (
+	"context"
+	"log/slog"
+	"time"
+
+	"github.com/akvvm/akvvm/internal/certbundle"
+	"github.com/akvvm/akvvm/internal/keyvault"
+	"github.com/akvvm/akvvm/internal/store"
+)
+
+// SecretSource reads secret versions; keyvault.Clients implements it.
+type SecretSource interface {
+	Versions(ctx context.Context, vaultURL, name string) ([]keyvault.Version, error)
+	Get(ctx context.Context, vaultURL, name, version string) (*keyvault.Secret, error)
+}
+
+// Event describes a newly installed version.
+type Event struct {
+	Cert CertSpec
+	// Previous is the version that was current before, nil on first install.
+	Previous *store.Installed
+	// Installed is the new current version.
+	Installed store.Installed
+	// Bundle is the decoded certificate that was installed.
+	Bundle *certbundle.Bundle
+}
+
+// Notifier runs a renewal side effect. Its failure is reported and never
+// undoes the install.
+type Notifier interface {
+	Notify(ctx context.Context, e Event) error
+}
+
+// Clock tells time and waits; tests use a fake that never sleeps.
+type Clock interface {
+	Now() time.Time
+	After(d time.Duration) <-chan time.Time
+}
+
+type realClock struct{}
+
+func (realClock) Now() time.Time                         { return time.Now() }
+func (realClock) After(d time.Duration) <-chan time.Time { return time.After(d) }
+
+// Deps are the agent's collaborators.
+type Deps struct {
+	Source SecretSource
+	Store  store.Store
+	// Verify configures the 4.0 chain check.
+	Verify certbundle.VerifyOptions
+	// Notifiers run after each new version, in order, after the reload hook.
+	Notifiers []Notifier
+	// Identity describes the managed identity, for error messages.
+	Identity string
+	// StatusFile, when set, receives the status after every pass.
+	StatusFile string
+	// Progress, when set, is called during the initial sync.
+	Progress func(done, total int)
+	Clock    Clock
+	Logger   *slog.Logger
+	// Concurrency bounds parallel certificate syncs; default 4.
+	Concurrency int
+}

@@ -1,0 +1,238 @@
+package agent
+
+import (
+	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/pem"
+	"errors"
+	"fmt"
+	"math/big"
+	"net/http"
+	"slices"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
+	"github.com/akvvm/akvvm/internal/keyvault"
+	"github.com/akvvm/akvvm/internal/store"
+)
+
+// fakeClock advances instantly: After moves time forward and fires at once.
+type fakeClock struct {
+	mu  sync.Mutex
+	now time.Time
+}
+
+func (c *fakeClock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.now
+}
+
+func (c *fakeClock) After(d time.Duration) <-chan time.Time {
+	c.mu.Lock()
+	c.now = c.now.Add(d)
+	now := c.now
+	c.mu.Unlock()
+	ch := make(chan time.Time, 1)
+	ch <- now
+	return ch
+}
+
+func (c *fakeClock) Advance(d time.Duration) {
+	c.mu.Lock()
+	c.now = c.now.Add(d)
+	c.mu.Unlock()
+}
+
+// fakeSource is an in-memory Key Vault with scripted failures.
+type fakeSource struct {
+	mu       sync.Mutex
+	versions map[string][]keyvault.Version // by secret name
+	values   map[string]string             // by version
+	fail     error                         // returned by every call while set
+	lists    int
+	gets     int
+}
+
+func newFakeSource() *fakeSource {
+	return &fakeSource{versions: map[string][]keyvault.Version{}, values: map[string]string{}}
+}
+
+func (s *fakeSource) add(name, version, value string, created time.Time) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.versions[name] = append(s.versions[name], keyvault.Version{
+		ID: "https://v.vault.azure.net/secrets/" + name + "/" + version, Version: version,
+		Enabled: true, Created: created, ContentType: "application/x-pem-file"})
+	s.values[version] = value
+}
+
+func (s *fakeSource) setFail(err error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.fail = err
+}
+
+func (s *fakeSource) counts() (lists, gets int) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.lists, s.gets
+}
+
+func (s *fakeSource) Versions(_ context.Context, _, name string) ([]keyvault.Version, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.lists++
+	if s.fail != nil {
+		return nil, s.fail
+	}
+	return slices.Clone(s.versions[name]), nil
+}
+
+func (s *fakeSource) Get(_ context.Context, _, name, version string) (*keyvault.Secret, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.gets++
+	if s.fail != nil {
+		return nil, s.fail
+	}
+	for _, v := range s.versions[name] {
+		if v.Version == version {
+			return keyvault.NewSecret(v, s.values[version]), nil
+		}
+	}
+	return nil, kvError(http.StatusNotFound, "SecretNotFound", name)
+}
+
+// kvError builds the error the keyvault package returns for a failed call.
+func kvError(status int, code, name string) error {
+	resp := &http.Response{StatusCode: status, Header: http.Header{}, Request: &http.Request{Method: "GET"}}
+	return &keyvault.Error{Op: "get", VaultURL: "https://v.vault.azure.net", Name: name,
+		Err: &azcore.ResponseError{StatusCode: status, ErrorCode: code, RawResponse: resp}}
+}
+
+// errAsResponse returns the HTTP response inside a kvError.
+func errAsResponse(t *testing.T, err error) *http.Response {
+	t.Helper()
+	var re *azcore.ResponseError
+	if !errors.As(err, &re) {
+		t.Fatalf("%v is not a response error", err)
+	}
+	return re.RawResponse
+}
+
+// memStore is an in-memory store.Store that counts writes.
+type memStore struct {
+	mu       sync.Mutex
+	items    map[store.Ref][]store.Installed // newest first
+	installs int
+	failWith error
+}
+
+func newMemStore() *memStore { return &memStore{items: map[store.Ref][]store.Installed{}} }
+
+func (m *memStore) Install(_ context.Context, _ store.Target, c store.Certificate) (store.Installed, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.failWith != nil {
+		return store.Installed{}, m.failWith
+	}
+	m.installs++
+	rec := store.Installed{Ref: c.Ref, Version: c.Version, Thumbprint: fmt.Sprintf("%X", c.Leaf.SerialNumber),
+		NotAfter: c.Leaf.NotAfter, Location: "mem:" + c.Version}
+	m.items[c.Ref] = append([]store.Installed{rec}, m.items[c.Ref]...)
+	return rec, nil
+}
+
+func (m *memStore) List(_ context.Context, _ store.Target, ref store.Ref) ([]store.Installed, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return slices.Clone(m.items[ref]), nil
+}
+
+func (m *memStore) Prune(_ context.Context, _ store.Target, ref store.Ref, keep int) ([]store.Installed, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	items := m.items[ref]
+	if len(items) <= keep {
+		return nil, nil
+	}
+	removed := slices.Clone(items[keep:])
+	m.items[ref] = items[:keep]
+	return removed, nil
+}
+
+func (m *memStore) versions(ref store.Ref) []string {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	var out []string
+	for _, i := range m.items[ref] {
+		out = append(out, i.Version)
+	}
+	return out
+}
+
+// testPKI issues PEM certificate secrets for tests.
+type testPKI struct {
+	root    *x509.Certificate
+	rootKey *ecdsa.PrivateKey
+	serial  int64
+}
+
+func newTestPKI(t *testing.T) *testPKI {
+	t.Helper()
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tmpl := &x509.Certificate{SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "test root"},
+		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(24 * time.Hour),
+		IsCA: true, BasicConstraintsValid: true, KeyUsage: x509.KeyUsageCertSign}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	root, err := x509.ParseCertificate(der)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &testPKI{root: root, rootKey: key, serial: 100}
+}
+
+// leafPEM returns a PEM secret (key first, as Key Vault stores it) for a
+// server-auth leaf signed by the root, or self-signed when selfSigned.
+func (p *testPKI) leafPEM(t *testing.T, dns string, selfSigned bool) string {
+	t.Helper()
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p.serial++
+	tmpl := &x509.Certificate{SerialNumber: big.NewInt(p.serial), Subject: pkix.Name{CommonName: dns}, DNSNames: []string{dns},
+		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(12 * time.Hour),
+		KeyUsage: x509.KeyUsageDigitalSignature, ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth}}
+	parent, signer := p.root, any(p.rootKey)
+	if selfSigned {
+		parent, signer = tmpl, key
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, parent, &key.PublicKey, signer)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pkcs8, err := x509.MarshalPKCS8PrivateKey(key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: pkcs8})
+	out = append(out, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der})...)
+	if !selfSigned {
+		out = append(out, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: p.root.Raw})...)
+	}
+	return string(out)
+}

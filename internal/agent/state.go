@@ -1,0 +1,116 @@
+package agent
+
+import (
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"time"
+)
+
+// Phase is the overall state, as the guest agent knows it.
+type Phase string
+
+// The phases of the guest agent's status vocabulary.
+const (
+	Transitioning Phase = "transitioning"
+	Success       Phase = "success"
+	Error         Phase = "error"
+)
+
+// CertStatus is what the agent knows about one certificate.
+type CertStatus struct {
+	Key              string    `json:"key"`
+	URL              string    `json:"url"`
+	Location         string    `json:"location,omitempty"`
+	InstalledVersion string    `json:"installedVersion,omitempty"`
+	Thumbprint       string    `json:"thumbprint,omitempty"`
+	NotAfter         time.Time `json:"notAfter,omitzero"`
+	LastCheck        time.Time `json:"lastCheck,omitzero"`
+	LastSuccess      time.Time `json:"lastSuccess,omitzero"`
+	NextCheck        time.Time `json:"nextCheck,omitzero"`
+	// Attempts counts failed attempts since the last success.
+	Attempts int `json:"attempts,omitempty"`
+	// LastError is the real cause of the last failure, empty after a success.
+	LastError string `json:"lastError,omitempty"`
+	// HTTPStatus and ErrorCode come from the failed call, when there was one.
+	HTTPStatus int    `json:"httpStatus,omitempty"`
+	ErrorCode  string `json:"errorCode,omitempty"`
+	// HookError is the last failure of the reload command; the install stands.
+	HookError string `json:"hookError,omitempty"`
+	// Fatal marks a failure that ended the initial sync.
+	Fatal bool `json:"fatal,omitempty"`
+}
+
+// Installed reports whether some version of the certificate is installed.
+func (c CertStatus) Installed() bool { return c.InstalledVersion != "" }
+
+// Status is the agent's whole state, written to the status file.
+type Status struct {
+	Phase        Phase        `json:"phase"`
+	Message      string       `json:"message"`
+	Identity     string       `json:"identity,omitempty"`
+	Updated      time.Time    `json:"updated"`
+	Certificates []CertStatus `json:"certificates"`
+}
+
+// WriteStatusFile writes s to path atomically.
+func WriteStatusFile(path string, s Status) error {
+	data, err := json.MarshalIndent(s, "", "  ")
+	if err != nil {
+		return fmt.Errorf("encode status: %w", err)
+	}
+	return writeFileAtomic(path, append(data, '\n'), 0o644)
+}
+
+// ReadStatusFile reads a status file written by WriteStatusFile.
+func ReadStatusFile(path string) (Status, error) {
+	var s Status
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return s, fmt.Errorf("read status: %w (is akvvm running with this --state-dir?)", err)
+	}
+	if err := json.Unmarshal(data, &s); err != nil {
+		return s, fmt.Errorf("status file %s is not valid: %w", path, err)
+	}
+	return s, nil
+}
+
+// writeFileAtomic writes data to a temp file in path's directory, syncs it
+// and renames it over path.
+func writeFileAtomic(path string, data []byte, mode os.FileMode) error {
+	dir := filepath.Dir(path)
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return fmt.Errorf("create %s: %w", dir, err)
+	}
+	f, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp*")
+	if err != nil {
+		return fmt.Errorf("write %s: %w", path, err)
+	}
+	tmp := f.Name()
+	defer func() {
+		if tmp != "" {
+			_ = os.Remove(tmp)
+		}
+	}()
+	if _, err := f.Write(data); err != nil {
+		_ = f.Close()
+		return fmt.Errorf("write %s: %w", path, err)
+	}
+	if err := f.Chmod(mode); err != nil {
+		_ = f.Close()
+		return fmt.Errorf("write %s: %w", path, err)
+	}
+	if err := f.Sync(); err != nil {
+		_ = f.Close()
+		return fmt.Errorf("write %s: %w", path, err)
+	}
+	if err := f.Close(); err != nil {
+		return fmt.Errorf("write %s: %w", path, err)
+	}
+	if err := os.Rename(tmp, path); err != nil {
+		return fmt.Errorf("write %s: %w", path, err)
+	}
+	tmp = ""
+	return nil
+}

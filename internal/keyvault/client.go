@@ -1,0 +1,101 @@
+// Package keyvault reads certificate secrets from Azure Key Vault.
+//
+// It uses the official SDK (azsecrets) with one client per vault, shared by
+// every certificate of that vault. Change is detected from version metadata
+// (list versions); a secret value is fetched only for a version that is not
+// installed yet.
+package keyvault
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"strings"
+	"sync"
+
+	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
+	"github.com/Azure/azure-sdk-for-go/sdk/azcore/policy"
+	"github.com/Azure/azure-sdk-for-go/sdk/security/keyvault/azsecrets"
+)
+
+// Clients hands out one azsecrets client per vault.
+type Clients struct {
+	cred       azcore.TokenCredential
+	httpClient *http.Client
+	retry      policy.RetryOptions
+
+	mu      sync.Mutex
+	clients map[string]*azsecrets.Client
+}
+
+// Options tune the Key Vault clients.
+type Options struct {
+	// HTTPClient carries requests; nil uses the SDK's default transport.
+	HTTPClient *http.Client
+	// Retry overrides azcore's retry policy (429 with Retry-After, 5xx).
+	Retry policy.RetryOptions
+}
+
+// NewClients returns a client factory that authenticates with cred.
+func NewClients(cred azcore.TokenCredential, opts Options) *Clients {
+	return &Clients{cred: cred, httpClient: opts.HTTPClient, retry: opts.Retry, clients: map[string]*azsecrets.Client{}}
+}
+
+// client returns the shared client for vaultURL ("https://host").
+func (c *Clients) client(vaultURL string) (*azsecrets.Client, error) {
+	key := strings.ToLower(strings.TrimSuffix(vaultURL, "/"))
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if cl, ok := c.clients[key]; ok {
+		return cl, nil
+	}
+	opts := &azsecrets.ClientOptions{ClientOptions: azcore.ClientOptions{Retry: c.retry}}
+	if c.httpClient != nil {
+		opts.Transport = c.httpClient
+	}
+	cl, err := azsecrets.NewClient(vaultURL, c.cred, opts)
+	if err != nil {
+		return nil, fmt.Errorf("key vault client for %s: %w", vaultURL, err)
+	}
+	c.clients[key] = cl
+	return cl, nil
+}
+
+// Versions lists the metadata of every version of the secret name.
+func (c *Clients) Versions(ctx context.Context, vaultURL, name string) ([]Version, error) {
+	cl, err := c.client(vaultURL)
+	if err != nil {
+		return nil, err
+	}
+	var out []Version
+	pager := cl.NewListSecretPropertiesVersionsPager(name, nil)
+	for pager.More() {
+		page, err := pager.NextPage(ctx)
+		if err != nil {
+			return nil, &Error{Op: "list versions of", VaultURL: vaultURL, Name: name, Err: err}
+		}
+		for _, p := range page.Value {
+			if p != nil {
+				out = append(out, versionFrom(p.ID, p.Attributes, p.ContentType, p.Managed))
+			}
+		}
+	}
+	return out, nil
+}
+
+// Get fetches one version of the secret; an empty version means the latest.
+func (c *Clients) Get(ctx context.Context, vaultURL, name, version string) (*Secret, error) {
+	cl, err := c.client(vaultURL)
+	if err != nil {
+		return nil, err
+	}
+	resp, err := cl.GetSecret(ctx, name, version, nil)
+	if err != nil {
+		return nil, &Error{Op: "get", VaultURL: vaultURL, Name: name, Version: version, Err: err}
+	}
+	s := &Secret{Version: versionFrom(resp.ID, resp.Attributes, resp.ContentType, resp.Managed)}
+	if resp.Value != nil {
+		s.value = *resp.Value
+	}
+	return s, nil
+}

@@ -1,0 +1,102 @@
+package keyvault
+
+import (
+	"errors"
+	"fmt"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
+)
+
+// Error is a failed Key Vault call, carrying what an operator needs.
+type Error struct {
+	Op       string
+	VaultURL string
+	Name     string
+	Version  string
+	Err      error
+}
+
+func (e *Error) Error() string {
+	target := e.Name
+	if e.Version != "" {
+		target += "/" + e.Version
+	}
+	msg := fmt.Sprintf("key vault: %s secret %s in %s", e.Op, target, e.VaultURL)
+	var re *azcore.ResponseError
+	if errors.As(e.Err, &re) {
+		msg += fmt.Sprintf(": HTTP %d %s", re.StatusCode, re.ErrorCode)
+		if hint := hintFor(re.StatusCode); hint != "" {
+			msg += ". " + hint
+		}
+		return msg
+	}
+	return msg + ": " + e.Err.Error()
+}
+
+func (e *Error) Unwrap() error { return e.Err }
+
+// StatusCode returns the HTTP status of the failed call, or 0 when no
+// response arrived.
+func (e *Error) StatusCode() int {
+	var re *azcore.ResponseError
+	if errors.As(e.Err, &re) {
+		return re.StatusCode
+	}
+	return 0
+}
+
+// ErrorCode returns Key Vault's error code, such as SecretNotFound.
+func (e *Error) ErrorCode() string {
+	var re *azcore.ResponseError
+	if errors.As(e.Err, &re) {
+		return re.ErrorCode
+	}
+	return ""
+}
+
+// RetryAfter returns the delay the service asked for, or 0.
+func (e *Error) RetryAfter(now time.Time) time.Duration {
+	var re *azcore.ResponseError
+	if !errors.As(e.Err, &re) || re.RawResponse == nil {
+		return 0
+	}
+	h := re.RawResponse.Header
+	if ms, err := strconv.Atoi(h.Get("retry-after-ms")); err == nil && ms > 0 {
+		return time.Duration(ms) * time.Millisecond
+	}
+	v := h.Get("Retry-After")
+	if s, err := strconv.Atoi(v); err == nil && s > 0 {
+		return time.Duration(s) * time.Second
+	}
+	if t, err := http.ParseTime(v); err == nil && t.After(now) {
+		return t.Sub(now)
+	}
+	return 0
+}
+
+// Permanent reports whether retrying soon cannot help: the configuration or
+// the vault's access policy must change first (401, 403, 404, 400).
+func (e *Error) Permanent() bool {
+	switch e.StatusCode() {
+	case http.StatusBadRequest, http.StatusUnauthorized, http.StatusForbidden, http.StatusNotFound:
+		return true
+	}
+	return false
+}
+
+func hintFor(status int) string {
+	switch status {
+	case http.StatusUnauthorized:
+		return "The token was refused; check that the identity belongs to the vault's tenant"
+	case http.StatusForbidden:
+		return "The identity lacks access: grant it secrets get and list (or the Key Vault Secrets User role), or allow this machine through the vault firewall"
+	case http.StatusNotFound:
+		return "Check the secret name and version in observedCertificates"
+	case http.StatusTooManyRequests:
+		return "The vault is throttling requests; akvvm backs off"
+	}
+	return ""
+}
