@@ -2,7 +2,6 @@ package filestore
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"os/user"
 	"slices"
@@ -107,6 +106,3 @@ func (a aclApplier) apply(ctx context.Context, dir, file string, keys []string) 
 	}
 	return nil
 }
-
-// errNoSetfacl says how to get setfacl.
-var errNoSetfacl = errors.New("setfacl is not installed: install the acl package (apt-get install acl) or turn aclEnabled off")

@@ -3,6 +3,7 @@ package filestore
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"os/exec"
 	"strings"
@@ -24,3 +25,6 @@ func (execSetfacl) Setfacl(ctx context.Context, args ...string) error {
 	}
 	return nil
 }
+
+// errNoSetfacl says how to get setfacl.
+var errNoSetfacl = errors.New("setfacl is not installed: install the acl package (apt-get install acl) or turn aclEnabled off")

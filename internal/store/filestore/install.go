@@ -92,6 +92,10 @@ func (s *Store) Install(ctx context.Context, t store.Target, c store.Certificate
 			s.log.Warn("installed file differs from what akvvm wrote; rewriting it", "file", fileName)
 		}
 		if err := writeAtomic(s.fs, dir, fileName, data); err != nil {
+			if !exists {
+				// The rename may have happened before a failed directory sync.
+				_ = s.fs.Remove(path)
+			}
 			return store.Installed{}, fmt.Errorf("installing %s: %w", fileName, err)
 		}
 		created = !exists
