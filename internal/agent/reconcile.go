@@ -35,7 +35,10 @@ type result struct {
 func (a *Agent) syncCert(ctx context.Context, spec Spec, c CertSpec) (result, error) {
 	var res result
 	installed, err := a.deps.Store.List(ctx, c.Target, c.Ref)
-	if err != nil {
+	switch {
+	case errors.Is(err, store.ErrMissingFiles):
+		a.log.Warn("installed files are missing; the newest version will be installed again", "certificate", c.Key(), "error", err)
+	case err != nil:
 		return res, &syncError{err: fmt.Errorf("read the installed versions: %w", err)}
 	}
 	if len(installed) > 0 {

@@ -12,8 +12,14 @@ import (
 	"context"
 	"crypto"
 	"crypto/x509"
+	"errors"
 	"time"
 )
+
+// ErrMissingFiles is matched (errors.Is) by a List error that reports
+// installed versions removed outside akvvm. List then still returns the
+// versions that are present, and installing a missing version restores it.
+var ErrMissingFiles = errors.New("installed files are missing")
 
 // Ref names one observed certificate.
 type Ref struct {

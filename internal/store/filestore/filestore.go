@@ -105,6 +105,9 @@ func (e *MissingFilesError) Error() string {
 		len(e.Missing), e.Ref.Vault, e.Ref.Name, strings.Join(files, ", "))
 }
 
+// Unwrap lets callers match store.ErrMissingFiles.
+func (e *MissingFilesError) Unwrap() error { return store.ErrMissingFiles }
+
 // openDir checks dir and, when create is set, creates it with mode 0700.
 // It reports whether dir exists. An existing directory keeps its mode, but
 // a warning is logged once if group or others may write to it.
