@@ -14,6 +14,17 @@ export PATH="$GOBIN_DIR:$PATH"
 step() { printf '\n==> %s\n' "$*"; }
 
 step "tools"
+# System packages the tests use: setfacl/getfacl (POSIX ACLs of the Linux store), openssl (interop tests).
+need_pkgs=()
+command -v setfacl >/dev/null || need_pkgs+=(acl)
+command -v openssl >/dev/null || need_pkgs+=(openssl)
+if [ ${#need_pkgs[@]} -gt 0 ]; then
+	if [ "$(id -u)" = 0 ]; then
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${need_pkgs[@]}"
+	else
+		echo "note: ${need_pkgs[*]} not installed and not root; the tests that need them will skip" >&2
+	fi
+fi
 if ! command -v staticcheck >/dev/null || ! staticcheck -version | grep -q "(${STATICCHECK_VERSION#v})"; then
 	go install "honnef.co/go/tools/cmd/staticcheck@${STATICCHECK_VERSION}"
 fi
