@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
@@ -63,14 +64,14 @@ func readArcKey(realm, dir string) (string, error) {
 	}
 	realPath, err := filepath.EvalSymlinks(realm)
 	if err != nil {
-		return "", fmt.Errorf("the Azure Arc challenge: resolve the key file; akvvm must run as root (or an administrator on Windows) to read it: %w", err)
+		return "", fmt.Errorf("the Azure Arc challenge: resolve the key file%s: %w", permissionHint(err), err)
 	}
 	if !within(realDir, realPath) {
 		return "", fmt.Errorf("the Azure Arc challenge names %q, which links outside the Arc token directory %s; refusing to read it", limitText(realm, 200), dir)
 	}
 	f, err := os.Open(realPath)
 	if err != nil {
-		return "", fmt.Errorf("the Azure Arc challenge: open the key file; akvvm must run as root (or an administrator on Windows) to read it: %w", err)
+		return "", fmt.Errorf("the Azure Arc challenge: open the key file%s: %w", permissionHint(err), err)
 	}
 	defer f.Close()
 	info, err := f.Stat()
@@ -89,6 +90,14 @@ func readArcKey(realm, dir string) (string, error) {
 		return "", fmt.Errorf("the Azure Arc challenge: %s is empty, too large or spans several lines; it is not an Arc key", realm)
 	}
 	return key, nil
+}
+
+// permissionHint explains a permission error on the key file.
+func permissionHint(err error) string {
+	if errors.Is(err, fs.ErrPermission) {
+		return " (akvvm must run as root, or as an administrator on Windows, to read Arc key files)"
+	}
+	return ""
 }
 
 // within reports whether path lies strictly inside dir; both must be clean.

@@ -90,7 +90,7 @@ func parseToken(body []byte, now time.Time) (azcore.AccessToken, error) {
 		return azcore.AccessToken{}, errors.New("token response has no access_token")
 	}
 	if r.TokenType != "" && !strings.EqualFold(r.TokenType, "Bearer") {
-		return azcore.AccessToken{}, fmt.Errorf("token response has token_type %q, want Bearer", limitText(r.TokenType, 20))
+		return azcore.AccessToken{}, errors.New("token response's token_type is not Bearer; akvvm needs a bearer token")
 	}
 	var expires time.Time
 	switch {
