@@ -140,6 +140,9 @@ func (c *Credential) GetToken(ctx context.Context, o policy.TokenRequestOptions)
 	if err != nil {
 		return azcore.AccessToken{}, fmt.Errorf("identity: %s: %w", c.Describe(), err)
 	}
+	if err := context.Cause(ctx); err != nil {
+		return azcore.AccessToken{}, fmt.Errorf("identity: %s: %w", c.Describe(), err)
+	}
 	c.mu.Lock()
 	if tok, ok := c.cache[resource]; ok && o.Claims == "" && c.now().Before(tok.RefreshOn) {
 		c.mu.Unlock()
@@ -165,7 +168,12 @@ func (c *Credential) GetToken(ctx context.Context, o policy.TokenRequestOptions)
 		c.mu.Lock()
 		cl.waiters--
 		if cl.waiters == 0 {
-			cl.cancel() // nobody wants the token any more
+			// Nobody wants the token any more: stop the request, and let
+			// the next caller start a fresh one rather than join it.
+			cl.cancel()
+			if c.inflight[resource] == cl {
+				delete(c.inflight, resource)
+			}
 		}
 		c.mu.Unlock()
 		return azcore.AccessToken{}, fmt.Errorf("identity: %s: waiting for a token: %w", c.Describe(), context.Cause(ctx))
@@ -184,7 +192,9 @@ func (c *Credential) run(ctx context.Context, resource string, cl *call) {
 	if err == nil {
 		c.cache[resource] = tok
 	}
-	delete(c.inflight, resource)
+	if c.inflight[resource] == cl {
+		delete(c.inflight, resource)
+	}
 	close(cl.done)
 }
 

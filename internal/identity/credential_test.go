@@ -3,6 +3,7 @@ package identity
 import (
 	"context"
 	"errors"
+	"net/http"
 	"strings"
 	"sync"
 	"testing"
@@ -191,5 +192,56 @@ func TestGetTokenCallerGivingUpDoesNotFailOthers(t *testing.T) {
 	close(f.block)
 	if err := <-second; err != nil {
 		t.Errorf("second caller failed because the first gave up: %v", err)
+	}
+}
+
+// stuckOnce is an endpoint connection whose first request hangs, ignoring
+// cancellation, until released; later requests go through.
+type stuckOnce struct {
+	arrived, release chan struct{}
+	once             sync.Once
+}
+
+func (s *stuckOnce) RoundTrip(r *http.Request) (*http.Response, error) {
+	stuck := false
+	s.once.Do(func() { stuck = true })
+	if stuck {
+		close(s.arrived)
+		<-s.release
+		return nil, errors.New("connection reset")
+	}
+	return http.DefaultTransport.RoundTrip(r)
+}
+
+func TestGetTokenAfterEveryCallerGaveUp(t *testing.T) {
+	f := newFakeEndpoint(t, okReply(3600))
+	rt := &stuckOnce{arrived: make(chan struct{}), release: make(chan struct{})}
+	c, _, _ := testCred(t, Options{Endpoint: f.tokenURL(), HTTPClient: &http.Client{Transport: rt}, MaxRetries: -1})
+
+	ctx, cancel := context.WithCancel(context.Background())
+	first := make(chan error, 1)
+	go func() {
+		_, err := c.GetToken(ctx, tokenOptions(vaultScope))
+		first <- err
+	}()
+	<-rt.arrived
+	cancel()
+	if err := <-first; !errors.Is(err, context.Canceled) {
+		t.Fatalf("cancelled caller: err = %v, want context.Canceled", err)
+	}
+	// The abandoned request still hangs; a new caller must not join it.
+	c.mu.Lock()
+	abandoned := len(c.inflight)
+	c.mu.Unlock()
+	if abandoned != 0 {
+		close(rt.release)
+		t.Fatalf("%d abandoned requests still open to new callers", abandoned)
+	}
+	if _, err := getToken(t, c, vaultScope); err != nil {
+		t.Errorf("a new caller after everyone gave up failed: %v", err)
+	}
+	close(rt.release)
+	if _, err := c.GetToken(ctx, tokenOptions(vaultScope)); !errors.Is(err, context.Canceled) {
+		t.Errorf("GetToken with a cancelled context: err = %v, want context.Canceled", err)
 	}
 }
