@@ -113,6 +113,10 @@ func explainUnknown(key string, s Schema, lv level, known []string) (msg, hint s
 			return fmt.Sprintf("field %q is not known: field names are case-sensitive", key), fmt.Sprintf("Write %q.", k)
 		}
 	}
+	if lv == lvSMS && s.Platform == Windows && (key == "certificateStoreName" || key == "certificateStoreLocation") {
+		return fmt.Sprintf("%q is not a secretsManagementSettings field in %s", key, s),
+			"In 3.0 and 4.0 every certificate names its own store: move it into each observedCertificates entry (or use --compat 1.0 for the flat 1.0 schema)."
+	}
 	for other := lvRoot; other < levelCount; other++ {
 		if other != lv && slices.Contains(knownFields(s, other), key) {
 			msg = fmt.Sprintf("%q does not belong in %s", key, lv.where())
@@ -140,9 +144,6 @@ func explainUnknown(key string, s Schema, lv level, known []string) (msg, hint s
 		}
 	}
 	switch {
-	case lv == lvSMS && s.Platform == Windows && (key == "certificateStoreName" || key == "certificateStoreLocation"):
-		return fmt.Sprintf("%q is not a secretsManagementSettings field in %s", key, s),
-			"In 3.0 and 4.0 every certificate names its own store: move it into each observedCertificates entry (or use --compat 1.0 for the flat 1.0 schema)."
 	case len(samePlatform) > 0:
 		return fmt.Sprintf("%q is not part of the %s schema", key, s),
 			fmt.Sprintf("It belongs to the %s schema: remove it, or validate with --compat %s if the settings are written for that version.", strings.Join(samePlatform, " / "), samePlatform[len(samePlatform)-1])
