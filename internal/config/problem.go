@@ -29,6 +29,9 @@ func (p Problem) String() string {
 	if p.Hint != "" {
 		b.WriteString(" ")
 		b.WriteString(p.Hint)
+		if !strings.HasSuffix(p.Hint, ".") && !strings.HasSuffix(p.Hint, "?") {
+			b.WriteString(".")
+		}
 	}
 	return b.String()
 }
