@@ -210,3 +210,19 @@ func TestParseRejectsUnknownSchema(t *testing.T) {
 		}
 	}
 }
+
+func TestClosestField(t *testing.T) {
+	known := knownFields(win40, lvSMS)
+	for key, want := range map[string]string{
+		"pollingIntervalInSeconds": "pollingIntervalInS",
+		"pollingInterval":          "pollingIntervalInS",
+		"observedCertificate":      "observedCertificates",
+		"observedCertficates":      "observedCertificates",
+		"reloadCmd":                "",
+		"url":                      "",
+	} {
+		if got := closest(key, known); got != want {
+			t.Errorf("closest(%q) = %q, want %q", key, got, want)
+		}
+	}
+}

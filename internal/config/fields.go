@@ -148,11 +148,17 @@ func explainUnknown(key string, s Schema, lv level, known []string) (msg, hint s
 		return fmt.Sprintf("%q is not part of the %s schema", key, s),
 			fmt.Sprintf("It belongs to the %s schema: remove it, or validate with --compat %s if the settings are written for that version.", strings.Join(samePlatform, " / "), samePlatform[len(samePlatform)-1])
 	case len(otherPlatform) > 0 && s.Platform == Windows:
-		return fmt.Sprintf("%q is a KeyVaultForLinux setting", key),
-			"On Windows grant private-key access with accounts; remove it, or validate with --platform linux if these settings are for Linux."
+		hint := "Remove it, or validate with --platform linux if these settings are for Linux."
+		if key == "acls" || key == "aclEnabled" {
+			hint = "On Windows grant private-key access with accounts; r" + hint[1:]
+		}
+		return fmt.Sprintf("%q is a KeyVaultForLinux setting", key), hint
 	case len(otherPlatform) > 0:
-		return fmt.Sprintf("%q is a KeyVaultForWindows setting", key),
-			"On Linux grant read access with acls and aclEnabled; remove it, or validate with --platform windows if these settings are for Windows."
+		hint := "Remove it, or validate with --platform windows if these settings are for Windows."
+		if key == "accounts" {
+			hint = "On Linux grant read access with acls and aclEnabled; r" + hint[1:]
+		}
+		return fmt.Sprintf("%q is a KeyVaultForWindows setting", key), hint
 	}
 	if best := closest(key, known); best != "" {
 		return fmt.Sprintf("unknown field %q", key), fmt.Sprintf("Did you mean %q?", best)
@@ -174,7 +180,11 @@ func appendOnce(list []string, s string) []string {
 func closest(key string, known []string) string {
 	best, bestDist := "", -1
 	for _, k := range known {
-		d := editDistance(strings.ToLower(key), strings.ToLower(k))
+		lk, lkey := strings.ToLower(k), strings.ToLower(key)
+		d := editDistance(lkey, lk)
+		if len(lkey) >= 8 && (strings.HasPrefix(lk, lkey) || strings.HasPrefix(lkey, lk)) {
+			d = min(d, 2) // a shortened or lengthened name, such as pollingIntervalInSeconds
+		}
 		if (d <= 2 || d*4 <= len(k)) && (bestDist < 0 || d < bestDist) {
 			best, bestDist = k, d
 		}

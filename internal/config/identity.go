@@ -66,8 +66,10 @@ func tokenEndpoint(v any, p string, r *report) string {
 			hint = "Remove the extra slash: write " + fixed + "."
 		}
 		r.add(p, fmt.Sprintf("%q has no host", s), hint)
-	case u.User != nil || u.RawQuery != "" || u.Fragment != "":
-		r.add(p, "has user information, a query or a fragment", "Give only scheme, host and path, such as "+DefaultIMDSEndpoint+"; akvvm adds api-version and resource itself.")
+	case u.User != nil:
+		r.add(p, "has user information before the host", "Remove it: the endpoint takes no credentials; give only scheme, host and path, such as "+DefaultIMDSEndpoint+".")
+	case u.RawQuery != "" || u.ForceQuery || u.Fragment != "":
+		r.add(p, fmt.Sprintf("%q has a query or fragment", s), "Remove everything from the ? or # on; akvvm adds api-version, resource and client_id itself.")
 	case u.Hostname() == "169.254.169.254" && u.Scheme == "https":
 		r.add(p, "uses https, but the instance metadata service answers only over http", "Write "+DefaultIMDSEndpoint+".")
 	default:

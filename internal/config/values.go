@@ -37,7 +37,11 @@ func (r *report) asObject(v any, path, what string) (*object, bool) {
 		return t, true
 	case string:
 		if inner, ok := decodeEmbedded(t); ok {
-			r.warn(path, "the value is a JSON string that contains the object (double-encoded); akvvm decoded it", doubleEncodedHint)
+			msg := "the value is a JSON string that contains the object (double-encoded); akvvm decoded it"
+			if path == "" {
+				msg = "the settings are a JSON string that contains the settings object (double-encoded); akvvm decoded it"
+			}
+			r.warn(path, msg, doubleEncodedHint)
 			return inner, true
 		}
 	}
