@@ -1,0 +1,161 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"runtime"
+	"time"
+
+	"github.com/akvvm/akvvm/internal/agent"
+	"github.com/akvvm/akvvm/internal/certbundle"
+	"github.com/akvvm/akvvm/internal/config"
+	"github.com/akvvm/akvvm/internal/identity"
+	"github.com/akvvm/akvvm/internal/keyvault"
+	"github.com/akvvm/akvvm/internal/transport"
+	"github.com/spf13/pflag"
+)
+
+// agentFlags are the flags shared by run and sync.
+type agentFlags struct {
+	settings   string
+	compat     string
+	stateDir   string
+	extraRoots string
+	logLevel   string
+	logJSON    bool
+	net        netFlags
+}
+
+func (f *agentFlags) register(fs *pflag.FlagSet) {
+	fs.StringVar(&f.settings, "settings", "", "settings file (the extension's public settings, in any documented form); - reads stdin")
+	fs.StringVar(&f.compat, "compat", "", "settings schema version: 1.0, 3.0 or 4.0 on Windows, 2.0 or 3.0 on Linux (default: the newest)")
+	fs.StringVar(&f.stateDir, "state-dir", defaultStateDir, "directory for the status file read by akvvm status")
+	fs.StringVar(&f.extraRoots, "extra-roots", "", "PEM file of extra trusted roots for the 4.0 chain check")
+	fs.StringVar(&f.logLevel, "log-level", "info", "log level: debug, info, warn or error")
+	fs.BoolVar(&f.logJSON, "log-json", false, "write logs as JSON lines")
+	f.net.register(fs)
+}
+
+// logger returns the slog logger the flags ask for, writing to stderr.
+func (f *agentFlags) logger() (*slog.Logger, error) {
+	var level slog.Level
+	if err := level.UnmarshalText([]byte(f.logLevel)); err != nil {
+		return nil, fmt.Errorf("--log-level %q: use debug, info, warn or error", f.logLevel)
+	}
+	opts := &slog.HandlerOptions{Level: level}
+	if f.logJSON {
+		return slog.New(slog.NewJSONHandler(os.Stderr, opts)), nil
+	}
+	return slog.New(slog.NewTextHandler(os.Stderr, opts)), nil
+}
+
+// loadSettings reads and validates the settings file for this platform.
+func (f *agentFlags) loadSettings() (*config.Settings, error) {
+	if f.settings == "" {
+		return nil, fmt.Errorf("--settings is required: the path of the settings JSON (see akvvm validate --help)")
+	}
+	schema, err := config.ParseSchema(runtime.GOOS, f.compat)
+	if err != nil {
+		return nil, fmt.Errorf("--compat: %w", err)
+	}
+	var s *config.Settings
+	if f.settings == "-" {
+		data, rerr := readAllStdin()
+		if rerr != nil {
+			return nil, rerr
+		}
+		s, err = config.Parse(data, config.Options{Schema: schema})
+	} else {
+		s, err = config.ParseFile(f.settings, config.Options{Schema: schema})
+	}
+	if err != nil {
+		return nil, fmt.Errorf("settings %s:\n%w", f.settings, err)
+	}
+	return s, nil
+}
+
+// build wires the agent for settings: identity, Key Vault, store, status.
+func (f *agentFlags) build(s *config.Settings, log *slog.Logger, progress func(done, total int)) (*agent.Agent, error) {
+	topts, err := f.net.options()
+	if err != nil {
+		return nil, err
+	}
+	deps, err := wireDeps(s, topts, log)
+	if err != nil {
+		return nil, err
+	}
+	if f.extraRoots != "" {
+		roots, err := certbundle.LoadRootsFile(f.extraRoots)
+		if err != nil {
+			return nil, fmt.Errorf("--extra-roots: %w", err)
+		}
+		deps.Verify.ExtraRoots = roots
+	}
+	deps.StatusFile = filepath.Join(f.stateDir, statusFileName)
+	deps.Progress = progress
+	return agent.New(agent.SpecFromSettings(s), deps)
+}
+
+// wireDeps builds the production collaborators of the agent. Only topts,
+// which production leaves empty, differs in tests and the demo.
+func wireDeps(s *config.Settings, topts transport.Options, log *slog.Logger) (agent.Deps, error) {
+	imdsHTTP, err := transport.NewClient(topts, transport.ClientConfig{NoProxy: true, Timeout: time.Minute})
+	if err != nil {
+		return agent.Deps{}, err
+	}
+	kvHTTP, err := transport.NewClient(topts, transport.ClientConfig{})
+	if err != nil {
+		return agent.Deps{}, err
+	}
+	cred, err := identity.New(identity.Options{Endpoint: s.Identity.Endpoint, ClientID: s.Identity.ClientID, HTTPClient: imdsHTTP, Logger: log})
+	if err != nil {
+		return agent.Deps{}, fmt.Errorf("authenticationSettings: %w", err)
+	}
+	st, err := newStore(log)
+	if err != nil {
+		return agent.Deps{}, err
+	}
+	return agent.Deps{
+		Source:   keyvault.NewClients(cred, keyvault.Options{HTTPClient: kvHTTP}),
+		Store:    st,
+		Identity: cred.Describe(),
+		Logger:   log,
+	}, nil
+}
+
+// netFlags are the test-only routing and trust options.
+type netFlags struct {
+	connectTo []string
+	caFile    string
+}
+
+func (n *netFlags) register(fs *pflag.FlagSet) {
+	fs.StringArrayVar(&n.connectTo, "connect-to", nil, "TEST ONLY: send connections for HOST[:PORT] to ADDR:PORT, e.g. '*.vault.azure.net=127.0.0.1:8443' (repeatable)")
+	fs.StringVar(&n.caFile, "ca-file", "", "TEST ONLY: trust only the CA certificates in this PEM file instead of the system roots")
+}
+
+func (n *netFlags) options() (transport.Options, error) {
+	o := transport.Options{CAFile: n.caFile}
+	for _, s := range n.connectTo {
+		r, err := transport.ParseRoute(s)
+		if err != nil {
+			return o, fmt.Errorf("--connect-to: %w", err)
+		}
+		o.Routes = append(o.Routes, r)
+	}
+	if _, err := o.RootCAs(); err != nil {
+		return o, fmt.Errorf("--ca-file: %w", err)
+	}
+	return o, nil
+}
+
+func readAllStdin() ([]byte, error) {
+	data, err := io.ReadAll(os.Stdin)
+	if err != nil {
+		return nil, fmt.Errorf("read settings from stdin: %w", err)
+	}
+	return data, nil
+}

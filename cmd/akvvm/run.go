@@ -1,0 +1,68 @@
+package main
+
+import (
+	"os"
+	"os/signal"
+
+	"github.com/akvvm/akvvm/internal/agent"
+	"github.com/spf13/cobra"
+)
+
+func init() { subcommands = append(subcommands, newRunCommand) }
+
+func newRunCommand() *cobra.Command {
+	var f agentFlags
+	cmd := &cobra.Command{
+		Use:   "run --settings FILE",
+		Short: "Keep the observed certificates installed (the service)",
+		Long: `Run the agent: poll Key Vault at the settings' interval, install every new version,
+keep the status file current for akvvm status, and run until stopped.
+SIGHUP re-reads the settings (a bad file is reported and the old settings stay);
+SIGTERM or Ctrl-C stops cleanly.`,
+		Example: `  akvvm run --settings /etc/akvvm/settings.json
+  akvvm run --settings settings.json --log-json --log-level debug`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			log, err := f.logger()
+			if err != nil {
+				return err
+			}
+			s, err := f.loadSettings()
+			if err != nil {
+				return err
+			}
+			for _, w := range s.Warnings {
+				log.Warn("settings", "problem", w.String())
+			}
+			a, err := f.build(s, log, terminalProgress(os.Stderr))
+			if err != nil {
+				return err
+			}
+			ctx, stop := signal.NotifyContext(cmd.Context(), stopSignals...)
+			defer stop()
+			reload := make(chan os.Signal, 1)
+			if len(reloadSignals) > 0 {
+				signal.Notify(reload, reloadSignals...)
+				defer signal.Stop(reload)
+			}
+			go func() {
+				for {
+					select {
+					case <-ctx.Done():
+						return
+					case <-reload:
+						s, err := f.loadSettings()
+						if err != nil {
+							log.Error("settings reload failed; keeping the current settings", "error", err)
+							continue
+						}
+						a.Reload(agent.SpecFromSettings(s))
+					}
+				}
+			}()
+			return a.Run(ctx)
+		},
+	}
+	f.register(cmd.Flags())
+	return cmd
+}

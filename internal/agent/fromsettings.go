@@ -1,0 +1,40 @@
+package agent
+
+import (
+	"github.com/akvvm/akvvm/internal/config"
+	"github.com/akvvm/akvvm/internal/store"
+)
+
+// SpecFromSettings derives what the agent keeps in place from validated
+// settings, applying each schema's rules (spec.md §2 and §4):
+//   - Windows 4.0 installs the two newest usable versions, keeps two,
+//     and checks the chain of server-authentication certificates;
+//   - Windows 1.0 and 3.0 install the newest version and remove nothing;
+//   - Linux installs the newest version and keeps the two newest files.
+func SpecFromSettings(s *config.Settings) Spec {
+	spec := Spec{
+		Interval:    s.PollingInterval,
+		InitialSync: InitialSync{Wait: s.InitialSync.Wait, MaxAttempts: s.InitialSync.MaxAttempts},
+		Versions:    1,
+	}
+	switch {
+	case s.Schema.Platform == config.Windows && s.Schema.Version == "4.0":
+		spec.Versions, spec.Keep, spec.VerifyChain = 2, 2, true
+	case s.Schema.Platform == config.Linux:
+		spec.Keep = 2
+	}
+	for _, c := range s.Certificates {
+		cs := CertSpec{
+			Ref:           store.Ref{Vault: c.URL.Vault, Name: c.URL.Name},
+			VaultURL:      c.URL.VaultURL(),
+			URL:           c.URL.String(),
+			PinnedVersion: c.URL.Version,
+			Target:        s.Target(c),
+		}
+		if len(c.ReloadCommand) > 0 {
+			cs.Reload = &Hook{Command: c.ReloadCommand, Timeout: c.ReloadTimeout}
+		}
+		spec.Certificates = append(spec.Certificates, cs)
+	}
+	return spec
+}
