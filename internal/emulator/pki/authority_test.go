@@ -214,3 +214,22 @@ func TestLoadRejectsExpiredCA(t *testing.T) {
 		t.Fatalf("loading a CA past its intermediate's expiry: err = %v, want an expiry error", err)
 	}
 }
+
+func TestLoadOrCreateInExistingDir(t *testing.T) {
+	dir := t.TempDir()
+	other := filepath.Join(dir, "vaults.json")
+	if err := os.WriteFile(other, []byte("{}"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	a, err := LoadOrCreate(dir)
+	if err != nil {
+		t.Fatalf("LoadOrCreate in a directory holding other files: %v", err)
+	}
+	b, err := LoadOrCreate(dir)
+	if err != nil || !a.Root().Equal(b.Root()) {
+		t.Fatalf("reload: err %v, same root %v", err, err == nil && a.Root().Equal(b.Root()))
+	}
+	if data, err := os.ReadFile(other); err != nil || string(data) != "{}" {
+		t.Errorf("LoadOrCreate changed an unrelated file: %q, %v", data, err)
+	}
+}

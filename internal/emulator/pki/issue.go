@@ -6,6 +6,7 @@ import (
 	"crypto/x509/pkix"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 )
 
@@ -13,7 +14,8 @@ import (
 type Request struct {
 	// CommonName is the subject CN; the first DNS name is used when empty.
 	CommonName string
-	// DNSNames are the SANs; CommonName is added when DNSNames is empty.
+	// DNSNames are the SANs; CommonName is added when DNSNames is empty and
+	// it is a valid host name.
 	DNSNames []string
 	// KeyType is the leaf key; the default is RSA2048.
 	KeyType KeyType
@@ -77,7 +79,7 @@ func (a *Authority) leafTemplate(req Request) (*x509.Certificate, KeyType, error
 		keyType = kt
 	}
 	dnsNames := append([]string(nil), req.DNSNames...)
-	if len(dnsNames) == 0 && req.CommonName != "" {
+	if len(dnsNames) == 0 && isHostName(req.CommonName) {
 		dnsNames = []string{req.CommonName}
 	}
 	commonName := req.CommonName
@@ -118,4 +120,24 @@ func (a *Authority) leafTemplate(req Request) (*x509.Certificate, KeyType, error
 		ExtKeyUsage:           eku,
 		BasicConstraintsValid: true,
 	}, keyType, nil
+}
+
+// isHostName reports whether s can be a DNS SAN: dot-separated labels of
+// ASCII letters, digits and hyphens, optionally with a leading "*." wildcard.
+func isHostName(s string) bool {
+	s = strings.TrimPrefix(s, "*.")
+	if s == "" || len(s) > 253 {
+		return false
+	}
+	for _, label := range strings.Split(s, ".") {
+		if label == "" || len(label) > 63 || label[0] == '-' || label[len(label)-1] == '-' {
+			return false
+		}
+		for _, c := range []byte(label) {
+			if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '-') {
+				return false
+			}
+		}
+	}
+	return true
 }

@@ -82,6 +82,14 @@ func TestIssueFields(t *testing.T) {
 			wantLife: 48 * time.Hour,
 		},
 		{
+			name:      "CN that is not a host name gets no SAN",
+			req:       Request{CommonName: "My Cert ü", KeyType: ECP256},
+			wantAlg:   x509.ECDSA,
+			wantUsage: x509.KeyUsageDigitalSignature,
+			wantCN:    "My Cert ü",
+			wantLife:  365 * 24 * time.Hour,
+		},
+		{
 			name:      "client auth only",
 			req:       Request{CommonName: "client", KeyType: "ec", ClientAuth: true},
 			wantAlg:   x509.ECDSA,
