@@ -208,3 +208,5 @@ func responseErrorCode(t *testing.T, err error) (int, string) {
 	}
 	return re.StatusCode, re.ErrorCode
 }
+
+func jsonUnmarshal(data []byte, v any) error { return json.Unmarshal(data, v) }
