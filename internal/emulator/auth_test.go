@@ -85,8 +85,8 @@ func TestVaultRequestValidation(t *testing.T) {
 	tok := mustToken(t, e, "https://vault.azure.net", "")
 	tests := []struct {
 		name, method, url, body string
-		status                   int
-		code                     string
+		status                  int
+		code                    string
 	}{
 		{"missing api-version", "GET", "https://myvault.vault.azure.net/secrets/a", "", 400, "BadParameter"},
 		{"any api-version is accepted", "GET", "https://myvault.vault.azure.net/secrets?api-version=2026-04-01", "", 200, ""},
