@@ -3,6 +3,7 @@ package emulator
 import (
 	"encoding/json"
 	"fmt"
+	"math"
 	"strconv"
 	"strings"
 	"sync"
@@ -39,6 +40,9 @@ func (d *Duration) UnmarshalJSON(b []byte) error {
 		var secs float64
 		if err2 := json.Unmarshal(b, &secs); err2 != nil {
 			return fmt.Errorf("duration: want a string such as \"1.5s\" or a number of seconds: %w", err)
+		}
+		if secs < 0 || secs > float64(math.MaxInt64/int64(time.Second)) {
+			return fmt.Errorf("duration of %g seconds is out of range", secs)
 		}
 		*d = Duration(secs * float64(time.Second))
 		return nil

@@ -210,3 +210,8 @@ func responseErrorCode(t *testing.T, err error) (int, string) {
 }
 
 func jsonUnmarshal(data []byte, v any) error { return json.Unmarshal(data, v) }
+
+// policyScope builds token request options for one scope.
+func policyScope(scope string) policy.TokenRequestOptions {
+	return policy.TokenRequestOptions{Scopes: []string{scope}}
+}
