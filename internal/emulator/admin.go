@@ -60,6 +60,12 @@ func (e *Emulator) adminHandler() http.Handler {
 	m.HandleFunc("PUT "+p+"vaults/{vault}/secrets/{name}", adminCall(func(r *http.Request, spec SecretSpec) (any, error) {
 		return e.SetSecret(r.PathValue("vault"), r.PathValue("name"), spec)
 	}))
+	m.HandleFunc("GET "+p+"vaults/{vault}/secrets/{name}/{version...}", adminCall(func(r *http.Request, _ struct{}) (any, error) {
+		return e.GetSecret(r.PathValue("vault"), r.PathValue("name"), r.PathValue("version"))
+	}))
+	m.HandleFunc("PATCH "+p+"vaults/{vault}/secrets/{name}/{version...}", adminCall(func(r *http.Request, req EnabledRequest) (any, error) {
+		return nil, e.SetSecretEnabled(r.PathValue("vault"), r.PathValue("name"), r.PathValue("version"), req.Enabled)
+	}))
 	m.HandleFunc("POST "+p+"vaults/{vault}/certificates/{name}", adminCall(func(r *http.Request, spec CertificateSpec) (any, error) {
 		return e.CreateCertificate(r.PathValue("vault"), r.PathValue("name"), spec)
 	}))

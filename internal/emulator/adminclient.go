@@ -134,6 +134,17 @@ func (c *AdminClient) SetSecret(ctx context.Context, vault, name string, spec Se
 	return out, c.do(ctx, http.MethodPut, "vaults/"+esc(vault)+"/secrets/"+esc(name), spec, &out)
 }
 
+// GetSecret returns a secret version ("" = latest) with its value.
+func (c *AdminClient) GetSecret(ctx context.Context, vault, name, version string) (SecretValue, error) {
+	var out SecretValue
+	return out, c.do(ctx, http.MethodGet, "vaults/"+esc(vault)+"/secrets/"+esc(name)+"/"+esc(version), nil, &out)
+}
+
+// SetSecretEnabled enables or disables a secret version ("" = latest).
+func (c *AdminClient) SetSecretEnabled(ctx context.Context, vault, name, version string, enabled bool) error {
+	return c.do(ctx, http.MethodPatch, "vaults/"+esc(vault)+"/secrets/"+esc(name)+"/"+esc(version), EnabledRequest{Enabled: enabled}, nil)
+}
+
 // CreateCertificate issues a certificate into a vault.
 func (c *AdminClient) CreateCertificate(ctx context.Context, vault, name string, spec CertificateSpec) (SecretVersion, error) {
 	var out SecretVersion

@@ -54,7 +54,20 @@ func TestAdminClient(t *testing.T) {
 	if err != nil || rv.Version == cv.Version {
 		t.Errorf("RotateCertificate = %+v, %v", rv, err)
 	}
-	pem := e.mustValue(t, "adminvault", "cert")
+	got, err := ac.GetSecret(ctx, "adminvault", "cert", "")
+	if err != nil || got.Version != rv.Version || !got.Managed || !got.Enabled {
+		t.Fatalf("GetSecret = %+v, %v", got.SecretVersion, err)
+	}
+	pem := got.Value
+	if err := ac.SetSecretEnabled(ctx, "adminvault", "cert", cv.Version, false); err != nil {
+		t.Fatalf("SetSecretEnabled: %v", err)
+	}
+	if old, err := ac.GetSecret(ctx, "adminvault", "cert", cv.Version); err != nil || old.Enabled {
+		t.Errorf("disabled version = %+v, %v", old.SecretVersion, err)
+	}
+	if _, err := ac.GetSecret(ctx, "adminvault", "nosuch", ""); !errors.Is(err, ErrNotFound) {
+		t.Errorf("GetSecret missing = %v, want ErrNotFound", err)
+	}
 	iv, err := ac.ImportCertificate(ctx, "adminvault", "copy", ImportSpec{Data: []byte(pem), ContentType: "pfx"})
 	if err != nil || iv.Thumbprint != rv.Thumbprint || iv.ContentType != "application/x-pkcs12" {
 		t.Errorf("ImportCertificate = %+v, %v", iv, err)
@@ -112,16 +125,4 @@ func TestNewAdminClientErrors(t *testing.T) {
 	if _, err := NewAdminClient("https://127.0.0.1:1", "/nonexistent/ca.pem"); err == nil {
 		t.Error("NewAdminClient with a missing CA file succeeded")
 	}
-}
-
-// mustValue returns the latest value of a secret, straight from the state.
-func (e *Emulator) mustValue(t *testing.T, vault, name string) string {
-	t.Helper()
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	_, _, ver, aerr := e.lookup(vault, vaultRequest{secret: name})
-	if aerr != nil {
-		t.Fatalf("lookup %s/%s: %v", vault, name, aerr)
-	}
-	return ver.Value
 }
