@@ -69,7 +69,7 @@ func mustVault(t *testing.T, e *Emulator, spec VaultSpec) {
 }
 
 // httpClient returns a client routed to the emulator and trusting its CA only.
-func httpClient(t *testing.T, e *Emulator) *http.Client {
+func httpClient(t testing.TB, e *Emulator) *http.Client {
 	t.Helper()
 	c, err := transport.NewClient(e.TransportOptions(), transport.ClientConfig{Timeout: time.Minute})
 	if err != nil {
