@@ -77,7 +77,8 @@ running emulator's admin API.`,
 	f.BoolVar(&o.arc, "arc", false, "behave like Azure Arc's identity endpoint (Basic challenge with a key file)")
 	f.BoolVar(&o.noSystemIdentity, "no-system-identity", false, "have no system-assigned identity (token requests must name a client id)")
 	f.StringVar(&o.logLevel, "log-level", "info", "log level: debug (one line per request), info, warn or error")
-	cmd.AddCommand(newEmulatorCertCommand(), newEmulatorSecretCommand(), newEmulatorVaultCommand(), newEmulatorIdentityCommand())
+	cmd.AddCommand(newEmulatorCertCommand(), newEmulatorSecretCommand(), newEmulatorVaultCommand(), newEmulatorIdentityCommand(),
+		newEmulatorFaultCommand(), newEmulatorRequestsCommand())
 	return cmd
 }
 

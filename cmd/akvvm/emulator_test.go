@@ -92,6 +92,20 @@ func TestEmulatorAdminCommands(t *testing.T) {
 		t.Errorf("secret value = %q", got)
 	}
 
+	out, err = runCLI(t, e, "fault", "add", "--op", "getSecret", "--secret", "db", "--status", "429", "--retry-after", "3", "--count", "0")
+	if err != nil || !strings.Contains(out, `"id"`) {
+		t.Fatalf("fault add: %v %q", err, out)
+	}
+	if f := e.Faults(); len(f) != 1 || f[0].Status != 429 || f[0].RetryAfter != 3 || f[0].Count != 0 || f[0].Secret != "db" {
+		t.Errorf("faults after CLI = %+v", f)
+	}
+	if _, err := runCLI(t, e, "fault", "clear"); err != nil || len(e.Faults()) != 0 {
+		t.Errorf("fault clear: %v, left %+v", err, e.Faults())
+	}
+	if out, err := runCLI(t, e, "requests", "--counts"); err != nil || !strings.HasPrefix(strings.TrimSpace(out), "[") {
+		t.Errorf("requests --counts: %v %q", err, out)
+	}
+
 	errorCases := []struct {
 		args []string
 		want string
@@ -102,6 +116,7 @@ func TestEmulatorAdminCommands(t *testing.T) {
 		{[]string{"secret", "set", "--vault", "myvault", "--name", "x"}, "--value"},
 		{[]string{"vault", "access", "--vault", "myvault"}, "--open"},
 		{[]string{"vault", "create", "--name", "v2", "--grant", "bad"}, "CLIENT_ID=PERM"},
+		{[]string{"fault", "add", "--op", "nope"}, "op"},
 	}
 	for _, tt := range errorCases {
 		if _, err := runCLI(t, e, tt.args...); err == nil || !strings.Contains(err.Error(), tt.want) {
