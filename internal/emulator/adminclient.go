@@ -42,6 +42,7 @@ type AdminError struct {
 	Message string
 }
 
+// Error describes the answer without any secret material.
 func (e *AdminError) Error() string {
 	return fmt.Sprintf("emulator admin API: HTTP %d %s: %s", e.Status, e.Code, e.Message)
 }

@@ -1,12 +1,3 @@
-// Package emulator is a local Azure Key Vault (secrets API) and managed-identity
-// endpoint, for demos and tests of akvvm and of any Key Vault client.
-//
-// One Emulator serves any number of vaults over HTTPS under their real host
-// names (myvault.vault.azure.net, sovereign clouds too) with a certificate from
-// its own CA, and an IMDS-compatible token endpoint over plain HTTP. Clients use
-// real vault URLs with TLS verification on; only routing and trust differ from
-// production (see TransportOptions). It injects faults, enforces Key Vault's
-// throttling limit, records requests, and can keep its state in a directory.
 package emulator
 
 import (
