@@ -248,8 +248,10 @@ func (e *Emulator) removeTemp() error {
 	return nil
 }
 
-// httpsPort returns the HTTPS listener's port.
+// httpsAddr returns the HTTPS listener's address.
 func (e *Emulator) httpsAddr() string {
+	e.srvMu.Lock()
+	defer e.srvMu.Unlock()
 	if e.httpsLn == nil {
 		return e.cfg.HTTPSAddr
 	}
@@ -271,10 +273,12 @@ func (e *Emulator) VaultURL(vault string) string {
 
 // IMDSEndpoint returns the identity endpoint's token URL.
 func (e *Emulator) IMDSEndpoint() string {
+	e.srvMu.Lock()
 	addr := e.cfg.IMDSAddr
 	if e.imdsLn != nil {
 		addr = e.imdsLn.Addr().String()
 	}
+	e.srvMu.Unlock()
 	return "http://" + addr + imdsTokenPath
 }
 
