@@ -1,0 +1,85 @@
+package main
+
+import (
+	"context"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/akvvm/akvvm/internal/emulator"
+)
+
+func newEmulatorFaultCommand() *cobra.Command {
+	var a adminFlags
+	cmd := &cobra.Command{Use: "fault", Short: "Inject faults into a running emulator", Args: cobra.NoArgs}
+	a.register(cmd)
+	var f emulator.Fault
+	var delay time.Duration
+	var kind string
+	add := &cobra.Command{
+		Use:   "add",
+		Short: "Add a fault for matching requests; prints its id",
+		Long: `Add a fault. Kinds: status (answer --status with an error body, --retry-after seconds),
+reset (close the connection with a TCP RST), delay (wait --delay, then answer), truncate (half
+the body, then close), malformed (invalid JSON). Operations: getSecret, listVersions,
+listSecrets, setSecret, updateSecret, deleteSecret, token (the identity endpoint) or *.`,
+		Example: `  # The next two gets of secret web answer 429 with Retry-After: 5
+  akvvm emulator fault add --op getSecret --secret web --kind status --status 429 --retry-after 5 --count 2
+
+  # The identity endpoint answers 410 until cleared
+  akvvm emulator fault add --op token --kind status --status 410`,
+		Args: cobra.NoArgs,
+		RunE: adminRun(&a, func(ctx context.Context, c *emulator.AdminClient) (any, error) {
+			f.Kind, f.Delay = emulator.FaultKind(kind), emulator.Duration(delay)
+			id, err := c.AddFault(ctx, f)
+			return emulator.FaultAdded{ID: id}, err
+		}),
+	}
+	fl := add.Flags()
+	fl.StringVar(&f.Op, "op", "*", "operation to match, or *")
+	fl.StringVar(&f.Vault, "vault", "", "only requests to this vault")
+	fl.StringVar(&f.Secret, "secret", "", "only requests for this secret")
+	fl.IntVar(&f.Count, "count", 1, "number of requests to hit; 0 = until cleared")
+	fl.StringVar(&kind, "kind", "status", "status, reset, delay, truncate or malformed")
+	fl.IntVar(&f.Status, "status", 503, "HTTP status of a status fault")
+	fl.IntVar(&f.RetryAfter, "retry-after", 0, "Retry-After seconds sent with a status fault (0 = none)")
+	fl.StringVar(&f.Code, "code", "", "error code of a status fault (default from the status)")
+	fl.DurationVar(&delay, "delay", time.Second, "wait of a delay fault")
+
+	list := &cobra.Command{
+		Use: "list", Short: "List active faults", Args: cobra.NoArgs,
+		RunE: adminRun(&a, func(ctx context.Context, c *emulator.AdminClient) (any, error) { return c.Faults(ctx) }),
+	}
+	clearCmd := &cobra.Command{
+		Use: "clear", Short: "Remove every fault", Args: cobra.NoArgs,
+		RunE: adminRun(&a, func(ctx context.Context, c *emulator.AdminClient) (any, error) { return nil, c.ClearFaults(ctx) }),
+	}
+	cmd.AddCommand(add, list, clearCmd)
+	return cmd
+}
+
+func newEmulatorRequestsCommand() *cobra.Command {
+	var a adminFlags
+	var counts, reset bool
+	cmd := &cobra.Command{
+		Use:   "requests",
+		Short: "Print the request log (or counters) of a running emulator",
+		Example: `  akvvm emulator requests
+  akvvm emulator requests --counts
+  akvvm emulator requests --reset`,
+		Args: cobra.NoArgs,
+		RunE: adminRun(&a, func(ctx context.Context, c *emulator.AdminClient) (any, error) {
+			switch {
+			case reset:
+				return nil, c.ResetLog(ctx)
+			case counts:
+				return c.Counts(ctx)
+			}
+			return c.Requests(ctx)
+		}),
+	}
+	a.register(cmd)
+	cmd.Flags().BoolVar(&counts, "counts", false, "print counters per operation and vault")
+	cmd.Flags().BoolVar(&reset, "reset", false, "empty the log and counters")
+	return cmd
+}

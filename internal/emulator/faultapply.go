@@ -1,0 +1,148 @@
+package emulator
+
+import (
+	"bufio"
+	"bytes"
+	"fmt"
+	"net"
+	"net/http"
+	"strconv"
+	"time"
+)
+
+// applyFault acts out f on a request; next serves the request for real.
+// imds selects the identity endpoint's error body shape.
+func (e *Emulator) applyFault(w http.ResponseWriter, r *http.Request, f Fault, imds bool, next http.Handler) {
+	switch f.Kind {
+	case FaultStatus:
+		if f.RetryAfter > 0 {
+			w.Header().Set("Retry-After", strconv.Itoa(f.RetryAfter))
+		}
+		code, msg := f.Code, f.Message
+		if msg == "" {
+			msg = fmt.Sprintf("Injected fault %s: HTTP %d.", f.ID, f.Status)
+		}
+		if imds {
+			if code == "" {
+				code = "fault_injected"
+			}
+			writeIMDSError(w, f.Status, code, msg)
+			return
+		}
+		if code == "" {
+			code = defaultErrorCode(f.Status)
+		}
+		writeAPIError(w, &apiError{status: f.Status, code: code, message: msg})
+	case FaultReset:
+		resetConnection(w)
+	case FaultDelay:
+		t := time.NewTimer(time.Duration(f.Delay))
+		defer t.Stop()
+		select {
+		case <-t.C:
+			next.ServeHTTP(w, r)
+		case <-r.Context().Done():
+		}
+	case FaultTruncate:
+		rec := newBufferWriter()
+		next.ServeHTTP(rec, r)
+		writeTruncated(w, rec)
+	case FaultMalformed:
+		rec := newBufferWriter()
+		next.ServeHTTP(rec, r)
+		copyHeader(w.Header(), rec.header)
+		body := []byte(`{"value":[{"id": <malformed by the emulator`)
+		w.Header().Set("Content-Type", "application/json; charset=utf-8")
+		w.Header().Set("Content-Length", strconv.Itoa(len(body)))
+		w.WriteHeader(rec.code())
+		_, _ = w.Write(body)
+	}
+}
+
+// resetConnection closes the client connection with a TCP RST.
+func resetConnection(w http.ResponseWriter) {
+	conn, _, err := http.NewResponseController(w).Hijack()
+	if err != nil {
+		http.Error(w, "fault: connection cannot be reset", http.StatusInternalServerError)
+		return
+	}
+	if tcp := underlyingTCP(conn); tcp != nil {
+		_ = tcp.SetLinger(0)
+	}
+	_ = conn.Close()
+}
+
+// underlyingTCP finds the TCP connection below a (TLS) connection.
+func underlyingTCP(c net.Conn) *net.TCPConn {
+	for {
+		switch t := c.(type) {
+		case *net.TCPConn:
+			return t
+		case interface{ NetConn() net.Conn }:
+			c = t.NetConn()
+		default:
+			return nil
+		}
+	}
+}
+
+// writeTruncated sends rec's status and headers with the full Content-Length
+// but only half the body, then closes the connection.
+func writeTruncated(w http.ResponseWriter, rec *bufferWriter) {
+	conn, buf, err := http.NewResponseController(w).Hijack()
+	if err != nil {
+		http.Error(w, "fault: connection cannot be hijacked", http.StatusInternalServerError)
+		return
+	}
+	defer conn.Close()
+	body := rec.body.Bytes()
+	h := rec.header.Clone()
+	h.Set("Content-Length", strconv.Itoa(len(body)))
+	h.Set("Connection", "close")
+	writeRawResponse(buf.Writer, rec.code(), h, body[:len(body)/2])
+	_ = buf.Flush()
+}
+
+func writeRawResponse(bw *bufio.Writer, code int, h http.Header, body []byte) {
+	fmt.Fprintf(bw, "HTTP/1.1 %d %s\r\n", code, http.StatusText(code))
+	_ = h.Write(bw)
+	_, _ = bw.WriteString("\r\n")
+	_, _ = bw.Write(body)
+}
+
+// bufferWriter is an http.ResponseWriter that keeps the response in memory.
+type bufferWriter struct {
+	header http.Header
+	status int
+	body   bytes.Buffer
+}
+
+func newBufferWriter() *bufferWriter { return &bufferWriter{header: http.Header{}} }
+
+func (b *bufferWriter) Header() http.Header { return b.header }
+
+func (b *bufferWriter) WriteHeader(code int) {
+	if b.status == 0 {
+		b.status = code
+	}
+}
+
+func (b *bufferWriter) Write(p []byte) (int, error) {
+	if b.status == 0 {
+		b.status = http.StatusOK
+	}
+	return b.body.Write(p)
+}
+
+func (b *bufferWriter) code() int {
+	if b.status == 0 {
+		return http.StatusOK
+	}
+	return b.status
+}
+
+func copyHeader(dst, src http.Header) {
+	for k, v := range src {
+		dst[k] = v
+	}
+}
