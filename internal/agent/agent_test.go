@@ -316,3 +316,16 @@ func TestSchema40NeverRollsTheLinkBackToAnOlderVersion(t *testing.T) {
 		t.Errorf("installed = %v; installing the older v1 would make it current", got)
 	}
 }
+
+func TestVersionsCreatedInTheSameSecondAskTheVault(t *testing.T) {
+	for _, order := range [][]string{{"aaaa", "ffff"}, {"ffff", "aaaa"}} {
+		h := newHarness(t)
+		h.addVersion(t, order[0], 0)
+		h.addVersion(t, order[1], 0) // same Created second, set last: current
+		a := h.agent(t, nil)
+		a.SyncOnce(context.Background())
+		if got := h.store.versions(h.ref); !reflect.DeepEqual(got, []string{order[1]}) {
+			t.Errorf("versions %v created in one second: installed %v, want the vault's current %s", order, got, order[1])
+		}
+	}
+}

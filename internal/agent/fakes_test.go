@@ -102,7 +102,11 @@ func (s *fakeSource) Get(_ context.Context, _, name, version string) (*keyvault.
 	if s.fail != nil {
 		return nil, s.fail
 	}
-	for _, v := range s.versions[name] {
+	vs := s.versions[name]
+	if version == "" && len(vs) > 0 {
+		version = vs[len(vs)-1].Version // the last one set is current
+	}
+	for _, v := range vs {
 		if v.Version == version {
 			return keyvault.NewSecret(v, s.values[version]), nil
 		}

@@ -89,7 +89,7 @@ func (a *Agent) wanted(ctx context.Context, spec Spec, c CertSpec, installed []s
 		return nil, classify(err)
 	}
 	n := max(spec.Versions, 1)
-	newest := keyvault.Newest(versions, a.clock.Now(), n)
+	newest := a.newest(ctx, c, versions, n)
 	if len(newest) == 0 {
 		return nil, &syncError{permanent: true, err: fmt.Errorf(
 			"secret %s has no enabled, currently valid version (%d listed): enable a version or check its activation and expiry dates", c.Name, len(versions))}
@@ -104,6 +104,22 @@ func (a *Agent) wanted(ctx context.Context, spec Spec, c CertSpec, installed []s
 		}
 	}
 	return out, nil
+}
+
+// newest returns the n newest usable versions. Key Vault stamps versions
+// in whole seconds, so when the two newest were created in the same second
+// the vault is asked which one is current.
+func (a *Agent) newest(ctx context.Context, c CertSpec, versions []keyvault.Version, n int) []keyvault.Version {
+	candidates := keyvault.Newest(versions, a.clock.Now(), n+1)
+	if len(candidates) > 1 && candidates[0].Created.Equal(candidates[1].Created) {
+		latest, err := a.deps.Source.Get(ctx, c.VaultURL, c.Name, "")
+		if err != nil {
+			a.log.Debug("could not ask for the current version; ordering by version id", "certificate", c.Key(), "error", err)
+		} else if i := slices.IndexFunc(candidates, func(v keyvault.Version) bool { return v.Version == latest.Version.Version }); i > 0 {
+			candidates = slices.Insert(slices.Delete(candidates, i, i+1), 0, candidates[i])
+		}
+	}
+	return candidates[:min(n, len(candidates))]
 }
 
 // install downloads, decodes, checks and installs one version.
