@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"io"
 	"log/slog"
@@ -11,6 +12,8 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/akvvm/akvvm/internal/fsutil"
 
 	"github.com/spf13/cobra"
 
@@ -31,6 +34,7 @@ type emulatorOptions struct {
 	arc                bool
 	noSystemIdentity   bool
 	logLevel           string
+	readyFile          string
 }
 
 func newEmulatorCommand() *cobra.Command {
@@ -76,6 +80,7 @@ running emulator's admin API.`,
 	f.DurationVar(&o.tokenLifetime, "token-lifetime", time.Hour, "lifetime of issued tokens")
 	f.BoolVar(&o.arc, "arc", false, "behave like Azure Arc's identity endpoint (Basic challenge with a key file)")
 	f.BoolVar(&o.noSystemIdentity, "no-system-identity", false, "have no system-assigned identity (token requests must name a client id)")
+	f.StringVar(&o.readyFile, "ready-file", "", "when listening, write the addresses, admin URL, identity endpoint and CA file to this JSON file (for scripts)")
 	f.StringVar(&o.logLevel, "log-level", "info", "log level: debug (one line per request), info, warn or error")
 	cmd.AddCommand(newEmulatorCertCommand(), newEmulatorSecretCommand(), newEmulatorVaultCommand(), newEmulatorIdentityCommand(),
 		newEmulatorFaultCommand(), newEmulatorRequestsCommand())
@@ -132,6 +137,16 @@ func runEmulator(ctx context.Context, o emulatorOptions, out, errOut io.Writer, 
 		return err
 	}
 	printEmulatorInfo(out, e, cfg.StateDir)
+	if o.readyFile != "" {
+		data, err := json.MarshalIndent(e.Ready(), "", "  ")
+		if err != nil {
+			return err
+		}
+		if err := fsutil.WriteFileAtomic(o.readyFile, append(data, '\n'), 0o644); err != nil {
+			return fmt.Errorf("--ready-file: %w", err)
+		}
+		defer os.Remove(o.readyFile)
+	}
 	if ready != nil {
 		ready(e)
 	}
@@ -167,7 +182,7 @@ func printEmulatorInfo(w io.Writer, e *emulator.Emulator, stateDir string) {
 	fmt.Fprintln(w, "Client options (test-only; production never sets them):")
 	for _, r := range opts.Routes {
 		if strings.HasPrefix(r.Host, "*.vault.") {
-			fmt.Fprintf(w, "  --route '%s'\n", r.String())
+			fmt.Fprintf(w, "  --connect-to '%s'\n", r.String())
 		}
 	}
 	fmt.Fprintf(w, "  --ca-file %s\n", opts.CAFile)

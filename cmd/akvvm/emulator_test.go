@@ -153,7 +153,7 @@ func TestRunEmulatorPrintsClientOptions(t *testing.T) {
 	for _, want := range []string{
 		"https://myvault.vault.azure.net", "https://cnvault.vault.azure.cn",
 		started.IMDSEndpoint(), started.AdminURL(),
-		"--route '*.vault.azure.net=" + strings.TrimPrefix(started.AdminURL(), "https://") + "'",
+		"--connect-to '*.vault.azure.net=" + strings.TrimPrefix(started.AdminURL(), "https://") + "'",
 		"--ca-file " + filepath.Join(dir, "ca.pem"), "Stopping",
 	} {
 		if !strings.Contains(text, want) {

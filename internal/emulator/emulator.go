@@ -12,6 +12,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/akvvm/akvvm/internal/fsutil"
+
 	"github.com/akvvm/akvvm/internal/cloud"
 	"github.com/akvvm/akvvm/internal/emulator/pki"
 	"github.com/akvvm/akvvm/internal/transport"
@@ -144,7 +146,7 @@ func (e *Emulator) loadState() error {
 	}
 	e.ca = ca
 	e.caFile = filepath.Join(dir, "ca.pem")
-	if err := writeFileAtomic(e.caFile, ca.RootPEM(), 0o644); err != nil {
+	if err := fsutil.WriteFileAtomic(e.caFile, ca.RootPEM(), 0o644); err != nil {
 		return fmt.Errorf("write emulator CA file: %w", err)
 	}
 	if e.cfg.StateDir == "" {
@@ -172,7 +174,7 @@ func (e *Emulator) loadState() error {
 		}
 		e.arcKey = b64(key)
 		e.arcFile = filepath.Join(dir, "arc-identity.key")
-		if err := writeFileAtomic(e.arcFile, []byte(e.arcKey), 0o600); err != nil {
+		if err := fsutil.WriteFileAtomic(e.arcFile, []byte(e.arcKey), 0o600); err != nil {
 			return fmt.Errorf("write Arc identity key file: %w", err)
 		}
 	}
@@ -316,4 +318,24 @@ func cloudByName(name string) cloud.Cloud {
 		}
 	}
 	return cloud.Public
+}
+
+// ReadyInfo is how a client reaches a running emulator; akvvm emulator
+// --ready-file writes it as JSON once the listeners are up.
+type ReadyInfo struct {
+	// HTTPSAddr is the address the vault host names are routed to.
+	HTTPSAddr string `json:"httpsAddr"`
+	// AdminURL is the base URL of the admin API.
+	AdminURL string `json:"adminURL"`
+	// IMDSEndpoint is the token URL, usable as msiEndpoint.
+	IMDSEndpoint string `json:"imdsEndpoint"`
+	// CAFile is the PEM file of the emulator's root CA.
+	CAFile string `json:"caFile"`
+	// ArcKeyFile is the Arc key file, in Arc mode.
+	ArcKeyFile string `json:"arcKeyFile,omitempty"`
+}
+
+// Ready returns how clients reach the emulator.
+func (e *Emulator) Ready() ReadyInfo {
+	return ReadyInfo{HTTPSAddr: e.httpsAddr(), AdminURL: e.AdminURL(), IMDSEndpoint: e.IMDSEndpoint(), CAFile: e.CAFile(), ArcKeyFile: e.ArcKeyFile()}
 }

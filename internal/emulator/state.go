@@ -8,6 +8,8 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+
+	"github.com/akvvm/akvvm/internal/fsutil"
 )
 
 // stateFile is the JSON file that keeps vaults, identities and secrets.
@@ -70,7 +72,7 @@ func (f *stateFile) save(st *persistedState) error {
 	if err != nil {
 		return fmt.Errorf("encode emulator state: %w", err)
 	}
-	if err := writeFileAtomic(f.path, data, 0o600); err != nil {
+	if err := fsutil.WriteFileAtomic(f.path, data, 0o600); err != nil {
 		return fmt.Errorf("save emulator state (check space and permissions of %s): %w", filepath.Dir(f.path), err)
 	}
 	return nil
@@ -83,38 +85,6 @@ func (e *Emulator) saveLocked() error {
 		return nil
 	}
 	return e.saver.save(e.st)
-}
-
-// writeFileAtomic writes data to path through a temporary file in the same
-// directory, fsync and rename.
-func writeFileAtomic(path string, data []byte, mode os.FileMode) (err error) {
-	dir := filepath.Dir(path)
-	tmp, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp-*")
-	if err != nil {
-		return err
-	}
-	defer func() {
-		if err != nil {
-			_ = tmp.Close()
-			_ = os.Remove(tmp.Name())
-		}
-	}()
-	if err = tmp.Chmod(mode); err != nil {
-		return err
-	}
-	if _, err = tmp.Write(data); err != nil {
-		return err
-	}
-	if err = tmp.Sync(); err != nil {
-		return err
-	}
-	if err = tmp.Close(); err != nil {
-		return err
-	}
-	if err = os.Rename(tmp.Name(), path); err != nil {
-		return err
-	}
-	return syncDir(dir)
 }
 
 // loadOrCreateKey reads the token signing key, creating it (0600) on first use.
@@ -131,7 +101,7 @@ func loadOrCreateKey(path string) ([]byte, error) {
 	if key, err = randomBytes(32); err != nil {
 		return nil, err
 	}
-	if err := writeFileAtomic(path, key, 0o600); err != nil {
+	if err := fsutil.WriteFileAtomic(path, key, 0o600); err != nil {
 		return nil, fmt.Errorf("write token key: %w", err)
 	}
 	return key, nil
