@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
+	"path/filepath"
 	"time"
 
 	"github.com/akvvm/akvvm/internal/fsutil"
@@ -60,6 +61,9 @@ func WriteStatusFile(path string, s Status) error {
 	data, err := json.MarshalIndent(s, "", "  ")
 	if err != nil {
 		return fmt.Errorf("encode status: %w", err)
+	}
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		return fmt.Errorf("create the state directory: %w", err)
 	}
 	return fsutil.WriteFileAtomic(path, append(data, '\n'), 0o644)
 }
