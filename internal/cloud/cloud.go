@@ -35,7 +35,11 @@ var Public = All[0]
 // ForHost returns the cloud whose vault or HSM suffix host ends with, and
 // the first label of host (the vault name). ok is false for any other host.
 func ForHost(host string) (c Cloud, vault string, ok bool) {
-	h := strings.ToLower(strings.TrimSuffix(host, "."))
+	host = strings.TrimSuffix(host, ".")
+	h := strings.ToLower(host)
+	if len(h) != len(host) {
+		return Cloud{}, "", false // not ASCII, so not a Key Vault host
+	}
 	for _, c := range All {
 		for _, suffix := range []string{c.VaultSuffix, c.HSMSuffix} {
 			if name, found := strings.CutSuffix(h, "."+suffix); found && name != "" && !strings.Contains(name, ".") {

@@ -17,6 +17,8 @@ func TestForHost(t *testing.T) {
 		{"a.b.vault.azure.net", "", "", false},
 		{"myvault.vault.azure.net.evil.com", "", "", false},
 		{"localhost", "", "", false},
+		{"\u0130\u0130\u0130.vault.azure.net", "", "", false}, // lower-casing changes the length
+		{"k\u212a.vault.azure.net", "", "", false},
 	}
 	for _, tt := range tests {
 		c, v, ok := ForHost(tt.host)
