@@ -154,6 +154,9 @@ func (a *Agent) pass(ctx context.Context, due []CertSpec) {
 			defer wg.Done()
 			defer func() { <-sem }()
 			res, err := a.syncCertSafe(ctx, spec, c)
+			if err != nil && ctx.Err() != nil {
+				return // stopping: an interrupted check is not a failure to report
+			}
 			a.record(spec, c, res, err)
 			if a.deps.Progress != nil {
 				doneMu.Lock()
