@@ -14,7 +14,24 @@ import (
 // PBMAC1) and legacy (3DES, RC2-40, HMAC-SHA-1) algorithms, files without MAC
 // or encryption, and the two encodings of the empty password.
 func decodePFX(der []byte) (*Bundle, error) {
-	key, first, cas, err := pkcs12.DecodeChain(der, "")
+	b, err := DecodePFX(der, "")
+	if errors.Is(err, errWrongPassword) {
+		return nil, fmt.Errorf("%w: it does not open with an empty password; Key Vault stores PFX without a password, so import the certificate into Key Vault (az keyvault certificate import --password ...) instead of storing the PFX file as a plain secret", ErrPasswordProtected)
+	}
+	return b, err
+}
+
+// errWrongPassword marks a PFX that does not open with the password given.
+var errWrongPassword = errors.New("the PFX password is wrong")
+
+// DecodePFX decodes a DER PKCS #12 file, such as one being imported, with
+// password. A file asking for an excessive number of key-derivation
+// iterations is refused before any work is done.
+func DecodePFX(der []byte, password string) (*Bundle, error) {
+	if err := checkPFXIterations(der); err != nil {
+		return nil, err
+	}
+	key, first, cas, err := pkcs12.DecodeChain(der, password)
 	if err != nil {
 		if certs, cerr := x509.ParseCertificates(der); cerr == nil && len(certs) > 0 {
 			return nil, fmt.Errorf("%w: the value is %d bare DER certificate(s), not a PFX with the private key; observe the secret of a Key Vault certificate whose key is exportable", ErrNoPrivateKey, len(certs))
@@ -39,7 +56,7 @@ func pfxError(err error) error {
 	switch {
 	case errors.Is(err, pkcs12.ErrIncorrectPassword), errors.Is(err, pkcs12.ErrDecryption),
 		strings.Contains(msg, "no MAC in data"):
-		return fmt.Errorf("%w: it does not open with an empty password; Key Vault stores PFX without a password, so import the certificate into Key Vault (az keyvault certificate import --password ...) instead of storing the PFX file as a plain secret", ErrPasswordProtected)
+		return fmt.Errorf("%w: %w", ErrPasswordProtected, errWrongPassword)
 	case strings.Contains(msg, "private key missing"):
 		return errNoKey()
 	case strings.Contains(msg, "indefinite length"), strings.Contains(msg, "not DER"):

@@ -119,10 +119,14 @@ func readKey(dir, name string) (crypto.Signer, error) {
 	if block == nil {
 		return nil, corrupt(dir, name, "no PEM block")
 	}
-	key, err := parseKeyBlock(block)
+	parsed, err := x509.ParsePKCS8PrivateKey(block.Bytes)
 	if err != nil {
 		// The parse error never contains key bytes, only the failing structure.
 		return nil, corrupt(dir, name, err.Error())
+	}
+	key, ok := parsed.(crypto.Signer)
+	if !ok {
+		return nil, corrupt(dir, name, fmt.Sprintf("a %T key cannot sign", parsed))
 	}
 	return key, nil
 }

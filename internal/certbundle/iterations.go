@@ -1,4 +1,4 @@
-package pki
+package certbundle
 
 import (
 	"encoding/asn1"
@@ -22,7 +22,7 @@ const maxDERDepth = 24
 func checkPFXIterations(der []byte) error {
 	n, ok := maxIterations(der, 0)
 	if ok && n > maxPFXIterations {
-		return fmt.Errorf("pki: the PFX asks for %d key-derivation iterations, more than the %d allowed: export it again with standard settings", n, maxPFXIterations)
+		return fmt.Errorf("%w: the PFX asks for %d key-derivation iterations, more than the %d allowed; export it again with standard settings", ErrMalformed, n, maxPFXIterations)
 	}
 	return nil
 }
