@@ -77,6 +77,27 @@ func (f *agentFlags) loadSettings() (*config.Settings, error) {
 	return s, nil
 }
 
+// start reads the settings, logs their warnings and builds the agent, with
+// progress on a terminal.
+func (f *agentFlags) start() (*agent.Agent, *slog.Logger, error) {
+	log, err := f.logger()
+	if err != nil {
+		return nil, nil, err
+	}
+	s, err := f.loadSettings()
+	if err != nil {
+		return nil, nil, err
+	}
+	for _, w := range s.Warnings {
+		log.Warn("settings", "problem", w.String())
+	}
+	a, err := f.build(s, log, terminalProgress(os.Stderr))
+	if err != nil {
+		return nil, nil, err
+	}
+	return a, log, nil
+}
+
 // build wires the agent for settings: identity, Key Vault, store, status.
 func (f *agentFlags) build(s *config.Settings, log *slog.Logger, progress func(done, total int)) (*agent.Agent, error) {
 	topts, err := f.net.options()

@@ -23,18 +23,7 @@ SIGTERM or Ctrl-C stops cleanly.`,
   akvvm run --settings settings.json --log-json --log-level debug`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			log, err := f.logger()
-			if err != nil {
-				return err
-			}
-			s, err := f.loadSettings()
-			if err != nil {
-				return err
-			}
-			for _, w := range s.Warnings {
-				log.Warn("settings", "problem", w.String())
-			}
-			a, err := f.build(s, log, terminalProgress(os.Stderr))
+			a, log, err := f.start()
 			if err != nil {
 				return err
 			}

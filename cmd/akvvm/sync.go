@@ -27,18 +27,7 @@ every certificate is installed and 1 otherwise, so sync fits scripts and provisi
 			if !once {
 				return fmt.Errorf("sync runs one pass only: add --once (use akvvm run to keep polling)")
 			}
-			log, err := f.logger()
-			if err != nil {
-				return err
-			}
-			s, err := f.loadSettings()
-			if err != nil {
-				return err
-			}
-			for _, w := range s.Warnings {
-				log.Warn("settings", "problem", w.String())
-			}
-			a, err := f.build(s, log, terminalProgress(os.Stderr))
+			a, _, err := f.start()
 			if err != nil {
 				return err
 			}
