@@ -185,7 +185,8 @@ func sameFiles(t *testing.T, want, got map[string]string) {
 	}
 }
 
-// requests returns the emulator's logged requests for op.
+// requests returns the emulator's logged requests for op, without the
+// SDK's unauthenticated first request that fetches the challenge.
 func (e *emu) requests(t *testing.T, op string) []emulator.Request {
 	t.Helper()
 	all, err := e.admin.Requests(t.Context())
@@ -194,7 +195,8 @@ func (e *emu) requests(t *testing.T, op string) []emulator.Request {
 	}
 	var out []emulator.Request
 	for _, r := range all {
-		if r.Op == op {
+		challenge := r.Status == 401 && r.ClientID == ""
+		if r.Op == op && !challenge {
 			out = append(out, r)
 		}
 	}
