@@ -185,7 +185,7 @@ func sameFiles(t *testing.T, want, got map[string]string) {
 	}
 }
 
-// requests returns the emulator's logged requests for op, without the
+// requests returns the emulator's logged requests for op ("" = all), without the
 // SDK's unauthenticated first request that fetches the challenge.
 func (e *emu) requests(t *testing.T, op string) []emulator.Request {
 	t.Helper()
@@ -196,7 +196,7 @@ func (e *emu) requests(t *testing.T, op string) []emulator.Request {
 	var out []emulator.Request
 	for _, r := range all {
 		challenge := r.Status == 401 && r.ClientID == ""
-		if r.Op == op && !challenge {
+		if (op == "" || r.Op == op) && !challenge {
 			out = append(out, r)
 		}
 	}

@@ -27,27 +27,21 @@ func TestRunPicksUpRotationWithinOneInterval(t *testing.T) {
 	d := b.startRun(t, e)
 	b.waitInstalled(t, "rotvault/web", first.Version)
 
-	if err := e.admin.ResetLog(t.Context()); err != nil {
-		t.Fatal(err)
-	}
 	nextSecond()
 	second := e.rotate(t, "rotvault", "web")
+	rotated := time.Now()
 	b.waitInstalled(t, "rotvault/web", second.Version)
 	if got := b.link(t, "rotvault.web"); got != "rotvault.web."+second.Version {
 		t.Errorf("link points at %s, want the rotated version %s", got, second.Version)
 	}
 
-	// The first poll after the rotation downloaded the new version: no
-	// listVersions answer showed the new version without it being fetched.
-	all, err := e.admin.Requests(t.Context())
-	if err != nil {
-		t.Fatal(err)
-	}
-	lists := 0
-	fetched := false
-	for _, r := range all {
+	// Within one interval: the first listing that started after the
+	// rotation led straight to the download of the new version (a listing
+	// racing with the rotate answer may even have fetched it before).
+	lists, fetched := 0, false
+	for _, r := range e.requests(t, "") {
 		switch {
-		case r.Op == emulator.OpListVersions:
+		case r.Op == emulator.OpListVersions && r.Time.After(rotated):
 			lists++
 		case r.Op == emulator.OpGetSecret && strings.HasSuffix(r.Path, "/"+second.Version):
 			fetched = true
@@ -56,8 +50,8 @@ func TestRunPicksUpRotationWithinOneInterval(t *testing.T) {
 			break
 		}
 	}
-	if !fetched || lists != 1 {
-		t.Errorf("after the rotation: %d version listings before the new version was fetched (fetched: %v), want exactly 1", lists, fetched)
+	if !fetched || lists > 1 {
+		t.Errorf("after the rotation: %d version listings before the new version was fetched (fetched: %v), want at most 1", lists, fetched)
 	}
 	d.stop(t)
 	s := b.status(t)
