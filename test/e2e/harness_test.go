@@ -3,9 +3,9 @@
 package e2e
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
+	"maps"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -21,7 +21,7 @@ import (
 type emu struct {
 	ready emulator.ReadyInfo
 	admin *emulator.AdminClient
-	log   *bytes.Buffer
+	log   *lockedBuffer
 }
 
 // startEmulator runs "akvvm emulator" on random ports with its state in a
@@ -37,8 +37,8 @@ func startEmulator(t *testing.T, vaults ...string) *emu {
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	cmd := exec.CommandContext(ctx, binary, args...)
-	var log bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &log, &log
+	log := &lockedBuffer{}
+	cmd.Stdout, cmd.Stderr = log, log
 	cmd.Cancel = func() error { return cmd.Process.Signal(os.Interrupt) }
 	cmd.WaitDelay = 5 * time.Second
 	if err := cmd.Start(); err != nil {
@@ -51,7 +51,7 @@ func startEmulator(t *testing.T, vaults ...string) *emu {
 			t.Logf("emulator output:\n%s", log.String())
 		}
 	})
-	e := &emu{log: &log}
+	e := &emu{log: log}
 	deadline := time.Now().Add(20 * time.Second)
 	for {
 		data, err := os.ReadFile(readyFile)
@@ -90,19 +90,28 @@ func newBox(t *testing.T) *box {
 // writeSettings writes KeyVaultForLinux 3.0 settings observing certs.
 func (b *box) writeSettings(t *testing.T, e *emu, certs ...map[string]any) {
 	t.Helper()
+	b.writeSettingsWith(t, e, nil, nil, certs...)
+}
+
+// writeSettingsWith writes KeyVaultForLinux 3.0 settings observing certs,
+// with the fields of sms and auth added to secretsManagementSettings and
+// authenticationSettings.
+func (b *box) writeSettingsWith(t *testing.T, e *emu, sms, auth map[string]any, certs ...map[string]any) {
+	t.Helper()
 	for _, c := range certs {
 		if _, ok := c["certificateStoreLocation"]; !ok {
 			c["certificateStoreLocation"] = b.store
 		}
 	}
-	s := map[string]any{
-		"secretsManagementSettings": map[string]any{
-			"pollingIntervalInS":   "3600",
-			"requireInitialSync":   true,
-			"observedCertificates": certs,
-		},
-		"authenticationSettings": map[string]any{"msiEndpoint": e.ready.IMDSEndpoint},
+	m := map[string]any{
+		"pollingIntervalInS":   "3600",
+		"requireInitialSync":   true,
+		"observedCertificates": certs,
 	}
+	maps.Copy(m, sms)
+	a := map[string]any{"msiEndpoint": e.ready.IMDSEndpoint}
+	maps.Copy(a, auth)
+	s := map[string]any{"secretsManagementSettings": m, "authenticationSettings": a}
 	data, err := json.MarshalIndent(s, "", "  ")
 	if err != nil {
 		t.Fatal(err)
