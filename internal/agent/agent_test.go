@@ -318,14 +318,34 @@ func TestSchema40NeverRollsTheLinkBackToAnOlderVersion(t *testing.T) {
 }
 
 func TestVersionsCreatedInTheSameSecondAskTheVault(t *testing.T) {
-	for _, order := range [][]string{{"aaaa", "ffff"}, {"ffff", "aaaa"}} {
+	for _, order := range [][]string{{"aaaa", "ffff"}, {"ffff", "aaaa"}, {"cccc", "ffff", "eeee", "aaaa"}} {
 		h := newHarness(t)
-		h.addVersion(t, order[0], 0)
-		h.addVersion(t, order[1], 0) // same Created second, set last: current
+		for _, v := range order {
+			h.addVersion(t, v, 0) // same Created second; the last one set is current
+		}
 		a := h.agent(t, nil)
 		a.SyncOnce(context.Background())
-		if got := h.store.versions(h.ref); !reflect.DeepEqual(got, []string{order[1]}) {
-			t.Errorf("versions %v created in one second: installed %v, want the vault's current %s", order, got, order[1])
+		current := order[len(order)-1]
+		if got := h.store.versions(h.ref); !reflect.DeepEqual(got, []string{current}) {
+			t.Errorf("versions %v created in one second: installed %v, want the vault's current %s", order, got, current)
 		}
+	}
+}
+
+func TestSameSecondWithoutAnAnswerIsAnError(t *testing.T) {
+	h := newHarness(t)
+	h.addVersion(t, "aaaa", 0)
+	h.addVersion(t, "ffff", 0)
+	a := h.agent(t, nil)
+	a.SyncOnce(context.Background()) // installs ffff
+	h.addVersion(t, "bbbb", 0)
+	h.addVersion(t, "cccc", 0)
+	h.src.failGetLatest = kvError(http.StatusServiceUnavailable, "ServiceUnavailable", "web")
+	st := a.SyncOnce(context.Background())
+	if got := h.store.versions(h.ref); !reflect.DeepEqual(got, []string{"ffff"}) {
+		t.Errorf("installed %v after an unanswered tie; want nothing new", got)
+	}
+	if !strings.Contains(st.Certificates[0].LastError, "share the newest creation second") {
+		t.Errorf("error = %q", st.Certificates[0].LastError)
 	}
 }

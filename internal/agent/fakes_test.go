@@ -56,8 +56,10 @@ type fakeSource struct {
 	versions map[string][]keyvault.Version // by secret name
 	values   map[string]string             // by version
 	fail     error                         // returned by every call while set
-	lists    int
-	gets     int
+	// failGetLatest is returned by a get of the latest version while set.
+	failGetLatest error
+	lists         int
+	gets          int
 }
 
 func newFakeSource() *fakeSource {
@@ -103,6 +105,9 @@ func (s *fakeSource) Get(_ context.Context, _, name, version string) (*keyvault.
 		return nil, s.fail
 	}
 	vs := s.versions[name]
+	if version == "" && s.failGetLatest != nil {
+		return nil, s.failGetLatest
+	}
 	if version == "" && len(vs) > 0 {
 		version = vs[len(vs)-1].Version // the last one set is current
 	}

@@ -89,7 +89,10 @@ func (a *Agent) wanted(ctx context.Context, spec Spec, c CertSpec, installed []s
 		return nil, classify(err)
 	}
 	n := max(spec.Versions, 1)
-	newest := a.newest(ctx, c, versions, n)
+	newest, err := a.newest(ctx, c, versions, n)
+	if err != nil {
+		return nil, err
+	}
 	if len(newest) == 0 {
 		return nil, &syncError{permanent: true, err: fmt.Errorf(
 			"secret %s has no enabled, currently valid version (%d listed): enable a version or check its activation and expiry dates", c.Name, len(versions))}
@@ -107,19 +110,32 @@ func (a *Agent) wanted(ctx context.Context, spec Spec, c CertSpec, installed []s
 }
 
 // newest returns the n newest usable versions. Key Vault stamps versions
-// in whole seconds, so when the two newest were created in the same second
-// the vault is asked which one is current.
-func (a *Agent) newest(ctx context.Context, c CertSpec, versions []keyvault.Version, n int) []keyvault.Version {
-	candidates := keyvault.Newest(versions, a.clock.Now(), n+1)
-	if len(candidates) > 1 && candidates[0].Created.Equal(candidates[1].Created) {
+// in whole seconds, so when several share the newest second the vault is
+// asked which one is current; that one goes first.
+func (a *Agent) newest(ctx context.Context, c CertSpec, versions []keyvault.Version, n int) ([]keyvault.Version, error) {
+	all := keyvault.Newest(versions, a.clock.Now(), len(versions))
+	if len(all) > 1 && all[0].Created.Equal(all[1].Created) {
 		latest, err := a.deps.Source.Get(ctx, c.VaultURL, c.Name, "")
 		if err != nil {
-			a.log.Debug("could not ask for the current version; ordering by version id", "certificate", c.Key(), "error", err)
-		} else if i := slices.IndexFunc(candidates, func(v keyvault.Version) bool { return v.Version == latest.Version.Version }); i > 0 {
-			candidates = slices.Insert(slices.Delete(candidates, i, i+1), 0, candidates[i])
+			return nil, classify(fmt.Errorf("%d versions share the newest creation second, and asking the vault which is current failed: %w", countSameSecond(all), err))
+		}
+		if i := slices.IndexFunc(all, func(v keyvault.Version) bool { return v.Version == latest.Version.Version }); i > 0 {
+			current := all[i]
+			all = slices.Insert(slices.Delete(all, i, i+1), 0, current)
 		}
 	}
-	return candidates[:min(n, len(candidates))]
+	return all[:min(n, len(all))], nil
+}
+
+// countSameSecond counts the versions created in the same second as the first.
+func countSameSecond(vs []keyvault.Version) int {
+	n := 0
+	for _, v := range vs {
+		if v.Created.Equal(vs[0].Created) {
+			n++
+		}
+	}
+	return n
 }
 
 // install downloads, decodes, checks and installs one version.
