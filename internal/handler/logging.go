@@ -19,11 +19,16 @@ const (
 )
 
 // NewLogger returns a JSON logger writing to file in logFolder, rotated,
-// and a closer for the file. Without a log folder it logs to stderr.
-func NewLogger(logFolder, file string, level slog.Level) (*slog.Logger, io.Closer, error) {
+// and a closer for the file. When also is set, records go there too as
+// text (the guest agent and systemd keep a command's output).
+func NewLogger(logFolder, file string, level slog.Level, also io.Writer) (*slog.Logger, io.Closer, error) {
 	opts := &slog.HandlerOptions{Level: level}
+	var extra []slog.Handler
+	if also != nil {
+		extra = append(extra, slog.NewTextHandler(also, opts))
+	}
 	if logFolder == "" {
-		return slog.New(slog.NewJSONHandler(os.Stderr, opts)), io.NopCloser(nil), nil
+		return slog.New(slog.NewMultiHandler(append(extra, slog.NewJSONHandler(os.Stderr, opts))...)), io.NopCloser(nil), nil
 	}
 	if err := os.MkdirAll(logFolder, 0o700); err != nil {
 		return nil, nil, fmt.Errorf("create the log folder: %w", err)
@@ -34,5 +39,5 @@ func NewLogger(logFolder, file string, level slog.Level) (*slog.Logger, io.Close
 		MaxBackups: logMaxBackups,
 		MaxAge:     logMaxAgeDays,
 	}
-	return slog.New(slog.NewJSONHandler(w, opts)), w, nil
+	return slog.New(slog.NewMultiHandler(append(extra, slog.NewJSONHandler(w, opts))...)), w, nil
 }
