@@ -84,6 +84,8 @@ func (h *Handler) Enable(ctx context.Context) (EnableResult, error) {
 	}
 	if err := h.Service.Restart(ctx); err != nil {
 		err = fmt.Errorf("start the %s service: %w", ServiceName, err)
+		// The next enable with the same sequence number tries again.
+		err = errors.Join(err, setStopped(state, true))
 		h.writeStatus(seq, NewStatus(h.Env.Name, "Enable", StatusError, 1, err.Error(), h.Now()))
 		return res, err
 	}

@@ -3,6 +3,7 @@ package handler
 import (
 	"context"
 	"log/slog"
+	"sync"
 	"time"
 
 	"github.com/akvvm/akvvm/internal/agent"
@@ -15,14 +16,18 @@ type Agent interface {
 }
 
 // Reporter runs the agent as the extension's service and keeps the
-// <seq>.status and heartbeat files current: after every certificate the
-// agent checks, and every HeartbeatInterval.
+// <seq>.status and heartbeat files current: at the end of every pass of
+// the agent (before it goes on), after every certificate it checks, and
+// every HeartbeatInterval.
 type Reporter struct {
 	env      *Environment
 	seq      int
 	log      *slog.Logger
 	kick     chan struct{}
 	interval time.Duration
+
+	mu    sync.Mutex // serialises writes so an older snapshot never wins
+	agent Agent
 	// Written, when set, is called after each status write (tests).
 	Written func(StatusItem)
 }
@@ -32,8 +37,13 @@ func NewReporter(env *Environment, seq int, log *slog.Logger) *Reporter {
 	return &Reporter{env: env, seq: seq, log: log, kick: make(chan struct{}, 1), interval: HeartbeatInterval}
 }
 
-// Progress asks for a status write; pass it as agent.Deps.Progress.
-func (r *Reporter) Progress(int, int) {
+// Progress writes the status at the end of a pass and asks for a write
+// after every other certificate; pass it as agent.Deps.Progress.
+func (r *Reporter) Progress(done, total int) {
+	if done == total {
+		r.report()
+		return
+	}
 	select {
 	case r.kick <- struct{}{}:
 	default:
@@ -42,9 +52,12 @@ func (r *Reporter) Progress(int, int) {
 
 // Run runs a until ctx is cancelled, reporting as it goes.
 func (r *Reporter) Run(ctx context.Context, a Agent) error {
+	r.mu.Lock()
+	r.agent = a
+	r.mu.Unlock()
 	done := make(chan error, 1)
 	go func() { done <- a.Run(ctx) }()
-	r.report(a)
+	r.report()
 	tick := time.NewTicker(r.interval)
 	defer tick.Stop()
 	for {
@@ -52,16 +65,21 @@ func (r *Reporter) Run(ctx context.Context, a Agent) error {
 		case err := <-done:
 			return err
 		case <-r.kick:
-			r.report(a)
+			r.report()
 		case <-tick.C:
-			r.report(a)
+			r.report()
 		}
 	}
 }
 
 // report writes the status and the heartbeat.
-func (r *Reporter) report(a Agent) {
-	st := a.Status()
+func (r *Reporter) report() {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.agent == nil {
+		return
+	}
+	st := r.agent.Status()
 	item := FromAgent(r.env.Name, st)
 	if err := WriteStatus(r.env.StatusFolder, r.seq, item); err != nil {
 		r.log.Error("could not write the status file", "seq", r.seq, "error", err)
