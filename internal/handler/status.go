@@ -92,7 +92,7 @@ func FromAgent(name string, s agent.Status) StatusItem {
 		code = 1
 	}
 	msg := s.Message
-	if s.Identity != "" {
+	if s.Identity != "" && s.Phase != agent.Success && !strings.Contains(msg, s.Identity) {
 		msg += " (" + s.Identity + ")"
 	}
 	item := NewStatus(name, "Enable", string(s.Phase), code, msg, s.Updated)
