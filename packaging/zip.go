@@ -9,6 +9,7 @@ import (
 	"io"
 	"os"
 	"strings"
+	"time"
 )
 
 // HandlerManifest is the part of HandlerManifest.json the guest agent reads.
@@ -87,7 +88,8 @@ func Build(w io.Writer, goos, binary string) error {
 	}
 	zw := zip.NewWriter(w)
 	add := func(name string, mode os.FileMode, data []byte) error {
-		hdr := &zip.FileHeader{Name: name, Method: zip.Deflate}
+		// A fixed time keeps packages of the same binary identical.
+		hdr := &zip.FileHeader{Name: name, Method: zip.Deflate, Modified: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)}
 		hdr.SetMode(mode)
 		f, err := zw.CreateHeader(hdr)
 		if err != nil {

@@ -92,4 +92,3 @@ akvvm status --state-dir <handler dir>/state shows it.`,
 	_ = cmd.Flags().MarkHidden("test-time-scale")
 	return cmd
 }
-

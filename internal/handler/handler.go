@@ -137,7 +137,7 @@ func (h *Handler) Uninstall(ctx context.Context) error {
 	if err := h.Service.Uninstall(ctx); err != nil {
 		return fmt.Errorf("remove the %s service: %w", ServiceName, err)
 	}
-	if err := os.RemoveAll(h.Env.StateDir()); err != nil {
+	if err := removeFlatDir(h.Env.StateDir()); err != nil {
 		return fmt.Errorf("remove the handler state: %w", err)
 	}
 	h.Log.Info("uninstalled; installed certificates were left in place")
@@ -227,6 +227,24 @@ func copyMissing(src, dst string) (int, error) {
 		n++
 	}
 	return n, nil
+}
+
+// removeFlatDir removes dir and the files in it one by one (os.RemoveAll
+// fails under Wine, where the Windows build is tested).
+func removeFlatDir(dir string) error {
+	entries, err := os.ReadDir(dir)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	for _, e := range entries {
+		if err := os.Remove(filepath.Join(dir, e.Name())); err != nil {
+			return err
+		}
+	}
+	return os.Remove(dir)
 }
 
 // writeStatus writes a status file, logging a failure: the operation's

@@ -57,7 +57,7 @@ const DefaultUnitDir = "/etc/systemd/system"
 
 // RenderUnit fills the unit template with the binary path.
 func RenderUnit(tmpl, binary string) (string, error) {
-	if !filepath.IsAbs(binary) || strings.ContainsAny(binary, "\"\\\n%$") {
+	if !strings.HasPrefix(binary, "/") || strings.ContainsAny(binary, "\"\\\n%$") {
 		return "", fmt.Errorf("the binary path %q cannot go into a systemd unit: it must be absolute without quotes, backslashes, %% or $", binary)
 	}
 	if !strings.Contains(tmpl, "@BINARY@") {
