@@ -1,0 +1,256 @@
+package handler
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/akvvm/akvvm/internal/config"
+)
+
+// Handler carries out the guest agent's commands for one handler directory.
+type Handler struct {
+	Env *Environment
+	// Schema is the settings schema of this extension version.
+	Schema config.Schema
+	// Binary is the akvvm executable the service runs.
+	Binary  string
+	Service ServiceManager
+	// Getenv reads the guest agent's environment variables.
+	Getenv func(string) string
+	Now    func() time.Time
+	Log    *slog.Logger
+}
+
+// Install registers the service without starting it.
+func (h *Handler) Install(ctx context.Context) error {
+	if err := setStopped(h.Env.StateDir(), true); err != nil {
+		return err
+	}
+	if err := h.Service.Install(ctx, h.Binary); err != nil {
+		return fmt.Errorf("install the %s service: %w", ServiceName, err)
+	}
+	h.Log.Info("installed", "service", ServiceName, "binary", h.Binary)
+	return nil
+}
+
+// EnableResult says what enable did.
+type EnableResult struct {
+	Seq int
+	// Unchanged is true when the sequence number was already processed
+	// and the service runs: nothing was done.
+	Unchanged bool
+}
+
+// Enable hands the settings of the requested sequence number to the
+// service and (re)starts it. It returns at once, leaving a transitioning
+// status that the service replaces. A sequence number that was already
+// processed is skipped unless the service was stopped.
+func (h *Handler) Enable(ctx context.Context) (EnableResult, error) {
+	seq, err := RequestedSeq(h.Env.ConfigFolder, h.Getenv(SeqEnv))
+	if err != nil {
+		return EnableResult{}, err
+	}
+	res := EnableResult{Seq: seq}
+	state := h.Env.StateDir()
+	last, ok, err := ReadMRSeq(h.Env.Dir)
+	if err != nil {
+		return res, err
+	}
+	if ok && last == seq && !isStopped(state) {
+		h.Log.Info("sequence number already processed; nothing to do", "seq", seq)
+		res.Unchanged = true
+		return res, nil
+	}
+	cfg, err := h.settingsFor(seq)
+	if err != nil {
+		h.writeStatus(seq, NewStatus(h.Env.Name, "Enable", StatusError, 1, err.Error(), h.Now()))
+		// The same settings would fail again: record them as processed.
+		return res, errors.Join(err, WriteMRSeq(h.Env.Dir, seq))
+	}
+	if err := WriteServiceConfig(state, cfg); err != nil {
+		return res, err
+	}
+	h.writeStatus(seq, NewStatus(h.Env.Name, "Enable", StatusTransitioning, 0,
+		fmt.Sprintf("settings of sequence number %d handed to %s; waiting for its first report", seq, ServiceName), h.Now()))
+	if err := WriteMRSeq(h.Env.Dir, seq); err != nil {
+		return res, err
+	}
+	if err := h.Service.Restart(ctx); err != nil {
+		err = fmt.Errorf("start the %s service: %w", ServiceName, err)
+		// The next enable with the same sequence number tries again.
+		err = errors.Join(err, setStopped(state, true))
+		h.writeStatus(seq, NewStatus(h.Env.Name, "Enable", StatusError, 1, err.Error(), h.Now()))
+		return res, err
+	}
+	if err := setStopped(state, false); err != nil {
+		return res, err
+	}
+	h.Log.Info("enabled", "seq", seq, "schema", cfg.Schema().String())
+	return res, nil
+}
+
+// settingsFor reads and checks the settings of seq.
+func (h *Handler) settingsFor(seq int) (ServiceConfig, error) {
+	data, err := ReadSettings(h.Env.ConfigFolder, seq)
+	if err != nil {
+		return ServiceConfig{}, err
+	}
+	if data == nil {
+		return ServiceConfig{}, fmt.Errorf("the extension has no settings (sequence number %d): set secretsManagementSettings.observedCertificates in the extension's public settings", seq)
+	}
+	s, err := config.Parse(data, config.Options{Schema: h.Schema})
+	if err != nil {
+		return ServiceConfig{}, fmt.Errorf("the settings of sequence number %d are not valid %s settings:\n%w", seq, h.Schema, err)
+	}
+	for _, w := range s.Warnings {
+		h.Log.Warn("settings", "problem", w.String())
+	}
+	return ServiceConfig{Seq: seq, Platform: string(h.Schema.Platform), SchemaVersion: h.Schema.Version, Settings: data}, nil
+}
+
+// Disable stops the service and reports it stopped.
+func (h *Handler) Disable(ctx context.Context) error {
+	if err := setStopped(h.Env.StateDir(), true); err != nil {
+		return err
+	}
+	if err := h.Service.Stop(ctx); err != nil {
+		return fmt.Errorf("stop the %s service: %w", ServiceName, err)
+	}
+	if seq, ok, _ := ReadMRSeq(h.Env.Dir); ok {
+		h.writeStatus(seq, NewStatus(h.Env.Name, "Disable", StatusSuccess, 0,
+			ServiceName+" stopped; installed certificates stay in place", h.Now()))
+	}
+	h.Log.Info("disabled")
+	return nil
+}
+
+// Uninstall removes the service and the handler's state. Certificates
+// that were installed stay: removing them could break what uses them.
+func (h *Handler) Uninstall(ctx context.Context) error {
+	if err := h.Service.Uninstall(ctx); err != nil {
+		return fmt.Errorf("remove the %s service: %w", ServiceName, err)
+	}
+	if err := removeFlatDir(h.Env.StateDir()); err != nil {
+		return fmt.Errorf("remove the handler state: %w", err)
+	}
+	h.Log.Info("uninstalled; installed certificates were left in place")
+	return nil
+}
+
+// UpdatingFromEnv names the previous version during update.
+const UpdatingFromEnv = "AZURE_GUEST_AGENT_UPDATING_FROM_VERSION"
+
+// Update carries the state of the previous version's handler directory
+// over: the service settings, the agent's state and the last processed
+// sequence number (the guest agent copies mrseq and the status files too).
+func (h *Handler) Update(context.Context) error {
+	from := h.Getenv(UpdatingFromEnv)
+	if from == "" {
+		from = h.Getenv("VERSION")
+	}
+	old := previousDir(h.Env.Dir, from)
+	if old == "" {
+		h.Log.Warn("previous version unknown; nothing carried over", UpdatingFromEnv, from)
+		return nil
+	}
+	n, err := copyMissing(filepath.Join(old, "state"), h.Env.StateDir())
+	if err != nil {
+		return fmt.Errorf("carry the state over from %s: %w", old, err)
+	}
+	if _, ok, _ := ReadMRSeq(h.Env.Dir); !ok {
+		if seq, ok, _ := ReadMRSeq(old); ok {
+			if err := WriteMRSeq(h.Env.Dir, seq); err != nil {
+				return err
+			}
+		}
+	}
+	h.Log.Info("updated", "from", from, "files", n)
+	return nil
+}
+
+// previousDir returns the handler directory of version from: the sibling
+// "<Name>-<from>" on Linux, "<from>" on Windows; "" when there is none.
+func previousDir(dir, from string) string {
+	if from == "" || !versionPattern.MatchString(from) {
+		return ""
+	}
+	base := filepath.Base(dir)
+	name := from
+	if i := strings.LastIndex(base, "-"); i >= 0 {
+		name = base[:i+1] + from
+	}
+	old := filepath.Join(filepath.Dir(dir), name)
+	if old == dir {
+		return ""
+	}
+	if fi, err := os.Stat(old); err != nil || !fi.IsDir() {
+		return ""
+	}
+	return old
+}
+
+// copyMissing copies the regular files of src that dst lacks.
+func copyMissing(src, dst string) (int, error) {
+	entries, err := os.ReadDir(src)
+	if errors.Is(err, fs.ErrNotExist) {
+		return 0, nil
+	}
+	if err != nil {
+		return 0, err
+	}
+	if err := os.MkdirAll(dst, 0o700); err != nil {
+		return 0, err
+	}
+	n := 0
+	for _, e := range entries {
+		if !e.Type().IsRegular() {
+			continue
+		}
+		target := filepath.Join(dst, e.Name())
+		if _, err := os.Stat(target); err == nil {
+			continue
+		}
+		data, err := os.ReadFile(filepath.Join(src, e.Name()))
+		if err != nil {
+			return n, err
+		}
+		if err := os.WriteFile(target, data, 0o600); err != nil {
+			return n, err
+		}
+		n++
+	}
+	return n, nil
+}
+
+// removeFlatDir removes dir and the files in it one by one (os.RemoveAll
+// fails under Wine, where the Windows build is tested).
+func removeFlatDir(dir string) error {
+	entries, err := os.ReadDir(dir)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	for _, e := range entries {
+		if err := os.Remove(filepath.Join(dir, e.Name())); err != nil {
+			return err
+		}
+	}
+	return os.Remove(dir)
+}
+
+// writeStatus writes a status file, logging a failure: the operation's
+// own result matters more than its report.
+func (h *Handler) writeStatus(seq int, item StatusItem) {
+	if err := WriteStatus(h.Env.StatusFolder, seq, item); err != nil {
+		h.Log.Error("could not write the status file", "seq", seq, "error", err)
+	}
+}

@@ -1,0 +1,93 @@
+package handler
+
+import (
+	"context"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/akvvm/akvvm/internal/agent"
+)
+
+// Agent is the part of agent.Agent the service drives.
+type Agent interface {
+	Run(ctx context.Context) error
+	Status() agent.Status
+}
+
+// Reporter runs the agent as the extension's service and keeps the
+// <seq>.status and heartbeat files current: at the end of every pass of
+// the agent (before it goes on), after every certificate it checks, and
+// every HeartbeatInterval.
+type Reporter struct {
+	env      *Environment
+	seq      int
+	log      *slog.Logger
+	kick     chan struct{}
+	interval time.Duration
+
+	mu    sync.Mutex // serialises writes so an older snapshot never wins
+	agent Agent
+	// Written, when set, is called after each status write (tests).
+	Written func(StatusItem)
+}
+
+// NewReporter returns a reporter writing the status of seq.
+func NewReporter(env *Environment, seq int, log *slog.Logger) *Reporter {
+	return &Reporter{env: env, seq: seq, log: log, kick: make(chan struct{}, 1), interval: HeartbeatInterval}
+}
+
+// Progress writes the status at the end of a pass and asks for a write
+// after every other certificate; pass it as agent.Deps.Progress.
+func (r *Reporter) Progress(done, total int) {
+	if done == total {
+		r.report()
+		return
+	}
+	select {
+	case r.kick <- struct{}{}:
+	default:
+	}
+}
+
+// Run runs a until ctx is cancelled, reporting as it goes.
+func (r *Reporter) Run(ctx context.Context, a Agent) error {
+	r.mu.Lock()
+	r.agent = a
+	r.mu.Unlock()
+	done := make(chan error, 1)
+	go func() { done <- a.Run(ctx) }()
+	r.report()
+	tick := time.NewTicker(r.interval)
+	defer tick.Stop()
+	for {
+		select {
+		case err := <-done:
+			return err
+		case <-r.kick:
+			r.report()
+		case <-tick.C:
+			r.report()
+		}
+	}
+}
+
+// report writes the status and the heartbeat.
+func (r *Reporter) report() {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.agent == nil {
+		return
+	}
+	st := r.agent.Status()
+	item := FromAgent(r.env.Name, st)
+	if err := WriteStatus(r.env.StatusFolder, r.seq, item); err != nil {
+		r.log.Error("could not write the status file", "seq", r.seq, "error", err)
+	}
+	if err := WriteHeartbeat(r.env.HeartbeatFile, string(st.Phase)+": "+st.Message); err != nil {
+		r.log.Error("could not write the heartbeat file", "error", err)
+	}
+	if r.Written != nil {
+		r.Written(item)
+	}
+}
