@@ -14,10 +14,13 @@ export PATH="$GOBIN_DIR:$PATH"
 step() { printf '\n==> %s\n' "$*"; }
 
 step "tools"
-# System packages the tests use: setfacl/getfacl (POSIX ACLs of the Linux store), openssl (interop tests).
+# System packages the tests use: setfacl/getfacl (POSIX ACLs of the Linux store), openssl (interop
+# tests), systemd-analyze (the akvvm_service unit check), make (the package build).
 need_pkgs=()
 command -v setfacl >/dev/null || need_pkgs+=(acl)
 command -v openssl >/dev/null || need_pkgs+=(openssl)
+command -v systemd-analyze >/dev/null || need_pkgs+=(systemd)
+command -v make >/dev/null || need_pkgs+=(make)
 if [ ${#need_pkgs[@]} -gt 0 ]; then
 	if [ "$(id -u)" = 0 ]; then
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${need_pkgs[@]}"
@@ -44,10 +47,8 @@ step "staticcheck"
 staticcheck ./...
 GOOS=windows staticcheck ./...
 
-step "cross-build"
-for target in linux/amd64 linux/arm64 windows/amd64 windows/arm64; do
-	GOOS=${target%/*} GOARCH=${target#*/} go build -o /dev/null ./cmd/akvvm
-done
+step "cross-build: handler packages for linux/windows x amd64/arm64 (make package)"
+make package
 
 step "fuzz (${FUZZTIME} per target)"
 # Each fuzz target is listed as "package FuzzName" by scripts/fuzz-targets.
