@@ -26,7 +26,10 @@ akvvm_wine_prefix
 export PATH="$PWD/scripts/wine:$PATH"
 
 # The packages with Windows-only code or tests.
-pkgs=(./internal/store/winstore/... ./internal/notify/... ./internal/winsvc/...)
+pkgs=()
+for dir in internal/store/winstore internal/notify internal/winsvc; do
+	[ -d "$dir" ] && pkgs+=("./$dir/...")
+done
 for pkg in $(GOOS=windows go list -f '{{if .TestGoFiles}}{{.ImportPath}}{{end}}' ./... 2>/dev/null); do
 	dir=$(GOOS=windows go list -f '{{.Dir}}' "$pkg")
 	if ls "$dir"/*_windows_test.go >/dev/null 2>&1; then
