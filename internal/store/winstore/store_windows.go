@@ -1,0 +1,289 @@
+package winstore
+
+import (
+	"bytes"
+	"context"
+	"crypto/rsa"
+	"crypto/sha1"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strings"
+	"sync"
+	"time"
+	"unsafe"
+
+	"github.com/akvvm/akvvm/internal/store"
+	"golang.org/x/sys/windows"
+	pkcs12 "software.sslmate.com/src/go-pkcs12"
+)
+
+// Options configure a Store.
+type Options struct {
+	// Logger receives notices such as steps skipped under Wine; default discards.
+	Logger *slog.Logger
+	// Now tells time for InstalledAt; default time.Now.
+	Now func() time.Time
+}
+
+// Store is the Windows certificate store as a store.Store.
+type Store struct {
+	log  *slog.Logger
+	now  func() time.Time
+	wine string
+	// mu serialises changes so two installs never interleave their links.
+	mu sync.Mutex
+}
+
+var _ store.Store = (*Store)(nil)
+
+// New returns the Windows certificate store.
+func New(o Options) *Store {
+	s := &Store{log: o.Logger, now: o.Now, wine: wineVersion()}
+	if s.log == nil {
+		s.log = slog.New(slog.DiscardHandler)
+	}
+	if s.now == nil {
+		s.now = time.Now
+	}
+	if s.wine != "" {
+		s.log.Info("running under Wine: CNG keys, private-key permissions and key removal are skipped (Wine gaps; see docs/windows.md)", "wine", s.wine)
+	}
+	return s
+}
+
+// List returns the versions of ref akvvm installed at t, newest first.
+func (s *Store) List(_ context.Context, t store.Target, ref store.Ref) ([]store.Installed, error) {
+	st, err := openSystemStore(t.Location, t.StoreName)
+	if err != nil {
+		return nil, err
+	}
+	defer st.close()
+	es := st.managed(t, ref)
+	defer freeEntries(es)
+	out := make([]store.Installed, 0, len(es))
+	for _, e := range es {
+		out = append(out, e.installed(t))
+	}
+	return out, nil
+}
+
+// Install imports c's leaf and key into t, its intermediates into CA, and
+// links the previous version to it when t.LinkOnRenewal is set.
+func (s *Store) Install(_ context.Context, t store.Target, c store.Certificate) (store.Installed, error) {
+	if c.Leaf == nil || c.Key == nil {
+		return store.Installed{}, errors.New("certificate has no leaf or no private key")
+	}
+	if s.wine != "" {
+		if _, ok := c.Key.(*rsa.PrivateKey); !ok {
+			return store.Installed{}, fmt.Errorf("under Wine %s only RSA private keys can be imported (ECDSA PFX import fails): use an RSA certificate or real Windows", s.wine)
+		}
+	}
+	keyFlags, err := locationFlags(t.Location)
+	if err != nil {
+		return store.Installed{}, err
+	}
+	sddl, err := s.keySecurity(t)
+	if err != nil {
+		return store.Installed{}, err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+
+	st, err := openSystemStore(t.Location, t.StoreName)
+	if err != nil {
+		return store.Installed{}, err
+	}
+	// Contexts are freed before their store is closed: Wine frees them with
+	// the store, and freeing them afterwards corrupts its heap.
+	existing := st.managed(t, c.Ref)
+	for _, e := range existing {
+		if e.rec.Version == c.Version {
+			rec := e.installed(t)
+			freeEntries(existing)
+			return rec, st.close()
+		}
+	}
+	rec := record{Vault: c.Vault, Name: c.Name, Version: c.Version, Location: t.Location, Store: t.StoreName, InstalledAt: s.now().UTC()}
+	if len(existing) > 0 && !rec.InstalledAt.After(existing[0].rec.InstalledAt) {
+		rec.InstalledAt = existing[0].rec.InstalledAt.Add(time.Microsecond)
+	}
+	installed, err := s.install(st, t, c, rec, keyFlags, sddl, existing)
+	freeEntries(existing)
+	if cerr := st.close(); cerr != nil && err == nil {
+		err = cerr
+	}
+	return installed, err
+}
+
+// keySecurity builds the key's security descriptor, resolving t.Accounts;
+// an unknown account fails the install before anything changes.
+func (s *Store) keySecurity(t store.Target) (string, error) {
+	readers, err := resolveAccounts(t.Accounts, lookupSID)
+	if err != nil {
+		return "", err
+	}
+	var full []string
+	if strings.EqualFold(t.Location, "CurrentUser") {
+		me, err := currentUserSID()
+		if err != nil {
+			return "", fmt.Errorf("find the current user for the key permissions: %w", err)
+		}
+		full = append(full, me)
+	}
+	return KeySecurity(full, readers)
+}
+
+func (s *Store) install(st *sysStore, t store.Target, c store.Certificate, rec record, keyFlags uint32, sddl string, existing []entry) (store.Installed, error) {
+	pfx, err := pkcs12.Modern.Encode(c.Key, c.Leaf, nil, "")
+	if err != nil {
+		return store.Installed{}, fmt.Errorf("build the PFX to import: %w", err)
+	}
+	tmp, err := s.importPFX(pfx, t, keyFlags)
+	if err != nil {
+		return store.Installed{}, err
+	}
+	defer windows.CertCloseStore(tmp.h, 0)
+	leaf := tmp.find(c.Leaf.Raw)
+	if leaf == nil {
+		return store.Installed{}, errors.New("the imported PFX holds no leaf certificate")
+	}
+	defer windows.CertFreeCertificateContext(leaf)
+	key, hasKey := keyProvInfo(leaf)
+	dropKey := func() {
+		if hasKey && !st.keyContainerInUse(key.container, c.Leaf.Raw) {
+			if err := deleteKey(key); err != nil {
+				s.log.Warn("could not remove the key of a failed install", "error", err)
+			}
+		}
+	}
+	if err := setStringProperty(leaf, propDescription, rec.marker()); err != nil {
+		dropKey()
+		return store.Installed{}, fmt.Errorf("mark the certificate as installed by akvvm: %w", err)
+	}
+	if s.wine != "" {
+		s.log.Debug("private-key permissions not applied: Wine does not support key security descriptors", "sddl", sddl)
+	} else if err := applyKeySecurity(leaf, sddl); err != nil {
+		dropKey()
+		return store.Installed{}, err
+	}
+	if err := s.addIntermediates(t, c); err != nil {
+		dropKey()
+		return store.Installed{}, err
+	}
+	var added *windows.CertContext
+	if err := windows.CertAddCertificateContextToStore(st.h, leaf, windows.CERT_STORE_ADD_REPLACE_EXISTING, &added); err != nil {
+		dropKey()
+		return store.Installed{}, fmt.Errorf("add the certificate to %s: %w", st.name, err)
+	}
+	st.changed = true
+	// Set on the stored copy: under Wine a friendly name set on the imported
+	// context before the copy corrupts the heap for some name lengths.
+	if err := setStringProperty(added, propFriendlyName, rec.friendlyName()); err != nil {
+		windows.CertDeleteCertificateFromStore(added)
+		return store.Installed{}, fmt.Errorf("set the friendly name: %w", err)
+	}
+	if t.LinkOnRenewal && len(existing) > 0 && existing[0].thumb != thumbprint(c.Leaf.Raw) {
+		sum := sha1.Sum(c.Leaf.Raw)
+		if err := setBlobProperty(existing[0].ctx, propRenewal, sum[:]); err != nil {
+			windows.CertDeleteCertificateFromStore(added)
+			return store.Installed{}, fmt.Errorf("link version %s to its renewal: %w", existing[0].rec.Version, err)
+		}
+	}
+	windows.CertFreeCertificateContext(added)
+	e := entry{rec: rec, thumb: thumbprint(c.Leaf.Raw), cert: c.Leaf}
+	return e.installed(t), nil
+}
+
+// importPFX imports the PFX with the key flags the target asks for.
+func (s *Store) importPFX(pfx []byte, t store.Target, keyFlags uint32) (*sysStore, error) {
+	flags := uint32(windows.CRYPT_USER_KEYSET)
+	if keyFlags == windows.CERT_SYSTEM_STORE_LOCAL_MACHINE {
+		flags = windows.CRYPT_MACHINE_KEYSET
+	}
+	if t.KeyExportable {
+		flags |= windows.CRYPT_EXPORTABLE
+	}
+	if s.wine == "" {
+		flags |= windows.PKCS12_ALWAYS_CNG_KSP
+	} else {
+		s.log.Debug("key stored through CAPI: Wine has no CNG key storage provider")
+	}
+	pw, _ := windows.UTF16PtrFromString("")
+	blob := windows.CryptDataBlob{Size: uint32(len(pfx)), Data: &pfx[0]}
+	h, err := windows.PFXImportCertStore(&blob, pw, flags)
+	if err != nil || h == 0 {
+		return nil, fmt.Errorf("import the certificate and key (PFXImportCertStore): %w", err)
+	}
+	return &sysStore{h: h, name: "imported PFX"}, nil
+}
+
+// find returns a duplicate of the certificate with this DER, or nil.
+func (s *sysStore) find(der []byte) *windows.CertContext {
+	var found *windows.CertContext
+	s.each(func(ctx *windows.CertContext) bool {
+		if bytes.Equal(unsafe.Slice(ctx.EncodedCert, ctx.Length), der) {
+			found = windows.CertDuplicateCertificateContext(ctx)
+			return false
+		}
+		return true
+	})
+	return found
+}
+
+// addIntermediates puts the chain's intermediates into CA at t's location.
+func (s *Store) addIntermediates(t store.Target, c store.Certificate) error {
+	if len(c.Chain) == 0 {
+		return nil
+	}
+	ca, err := openSystemStore(t.Location, "CA")
+	if err != nil {
+		return err
+	}
+	err = ca.addIntermediates(c.Chain)
+	if cerr := ca.close(); cerr != nil && err == nil {
+		err = cerr
+	}
+	return err
+}
+
+// Prune removes all but the keep newest versions of ref at t, with their
+// keys unless another certificate still uses the key container.
+func (s *Store) Prune(_ context.Context, t store.Target, ref store.Ref, keep int) ([]store.Installed, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	st, err := openSystemStore(t.Location, t.StoreName)
+	if err != nil {
+		return nil, err
+	}
+	es := st.managed(t, ref)
+	var removed []store.Installed
+	var errs []error
+	for i := range es {
+		if i < max(keep, 0) {
+			continue
+		}
+		e := &es[i]
+		key, hasKey := keyProvInfo(e.ctx)
+		err := windows.CertDeleteCertificateFromStore(e.ctx)
+		e.ctx = nil // freed by the delete, even on failure
+		if err != nil {
+			errs = append(errs, fmt.Errorf("remove version %s (%s): %w", e.rec.Version, e.thumb, err))
+			continue
+		}
+		st.changed = true
+		removed = append(removed, e.installed(t))
+		if hasKey && !st.keyContainerInUse(key.container, nil) {
+			if s.wine != "" {
+				s.log.Debug("key of a removed version kept: Wine shares one key container per user", "version", e.rec.Version)
+			} else if err := deleteKey(key); err != nil {
+				errs = append(errs, fmt.Errorf("remove the key of version %s: %w", e.rec.Version, err))
+			}
+		}
+	}
+	freeEntries(es)
+	if err := st.close(); err != nil {
+		errs = append(errs, err)
+	}
+	return removed, errors.Join(errs...)
+}
