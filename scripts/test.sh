@@ -59,3 +59,6 @@ done < <(scripts/fuzz-targets)
 
 step "go test -race"
 go test -race -count=1 ./...
+
+step "Windows tests under Wine"
+scripts/test-windows.sh
