@@ -38,3 +38,10 @@ for pkg in $(GOOS=windows go list -f '{{if .TestGoFiles}}{{.ImportPath}}{{end}}'
 done
 echo "==> GOOS=windows go test under Wine ($WINEPREFIX)"
 GOOS=windows GOARCH=amd64 go test -count=1 "$@" $(printf '%s\n' "${pkgs[@]}" | sort -u)
+
+# The end-to-end flow with the Windows store: the Linux test in test/e2e
+# builds akvvm.exe, runs it under Wine (the environment exported by env.sh)
+# against an emulator process and reads the stores back with a separate
+# Windows program. CI=1 turns a missing Wine setup into a failure.
+echo "==> e2e: akvvm.exe under Wine against the emulator ($WINEPREFIX)"
+go test -count=1 -run 'Windows' ./test/e2e/
