@@ -20,9 +20,10 @@ import (
 
 // wineBox runs Windows builds of akvvm and winstoredump under Wine, in the
 // prefix scripts/wine/env.sh prepared. Everything the Windows processes
-// touch lives in dir, made with os.MkdirTemp: t.TempDir's cleanup is not
-// used for it (see docs: wine.md, RemoveAll under Wine), and the directory
-// is removed from Linux when the test ends.
+// touch lives in dir, made with os.MkdirTemp. Under Wine, os.RemoveAll and
+// t.TempDir's cleanup fail inside a Windows process ("unlinkat ... Invalid
+// function", see the Wine notes), so no Windows process removes anything:
+// the test removes dir from Linux when it ends.
 type wineBox struct {
 	dir   string
 	akvvm string // akvvm.exe
