@@ -41,11 +41,11 @@ fi
 
 step "go vet"
 go vet ./...
-GOOS=windows go vet ./...
+GOOS=windows go vet ./... ./test/e2e/testdata/winstoredump/
 
 step "staticcheck"
 staticcheck ./...
-GOOS=windows staticcheck ./...
+GOOS=windows staticcheck ./... ./test/e2e/testdata/winstoredump/
 
 step "cross-build: handler packages for linux/windows x amd64/arm64 (make package)"
 make package
