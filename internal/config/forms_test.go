@@ -161,6 +161,10 @@ func TestTarget(t *testing.T) {
 	if got := lin.Target(lin.Certificates[0]); !reflect.DeepEqual(got, want) {
 		t.Errorf("Linux target = %+v, want %+v", got, want)
 	}
+	w40 := mustParse(t, win40, []byte(sms(oneCert40)))
+	if got := w40.Target(w40.Certificates[0]); !got.KeyIsolation || !got.LinkOnRenewal || got.KeyExportable {
+		t.Errorf("4.0 target = %+v, want KeyGuard isolation and renewal link, never exportable", got)
+	}
 }
 
 // FuzzParse checks that Parse never panics and that it either returns a

@@ -181,5 +181,6 @@ func (s Settings) Target(c Certificate) store.Target {
 		Accounts:      c.Accounts,
 		KeyExportable: c.KeyExportable,
 		LinkOnRenewal: s.LinkOnRenewal,
+		KeyIsolation:  s.Schema == Schema{Windows, "4.0"},
 	}
 }

@@ -65,6 +65,9 @@ type Target struct {
 	KeyExportable bool
 	// LinkOnRenewal links the previous version to the new one (Windows).
 	LinkOnRenewal bool
+	// KeyIsolation asks for KeyGuard (virtualization-based key isolation)
+	// where the machine supports it (Windows 4.0).
+	KeyIsolation bool
 }
 
 // Installed describes one version akvvm installed.

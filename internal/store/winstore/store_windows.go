@@ -211,12 +211,24 @@ func (s *Store) importPFX(pfx []byte, t store.Target, keyFlags uint32) (*sysStor
 	}
 	pw, _ := windows.UTF16PtrFromString("")
 	blob := windows.CryptDataBlob{Size: uint32(len(pfx)), Data: &pfx[0]}
+	if t.KeyIsolation && s.wine == "" {
+		h, err := windows.PFXImportCertStore(&blob, pw, flags|pkcs12VirtualIsolationKey)
+		if err == nil && h != 0 {
+			return &sysStore{h: h, name: "imported PFX"}, nil
+		}
+		s.log.Info("KeyGuard (virtualization-based key isolation) is not available on this machine; the key is stored by the Microsoft Software Key Storage Provider without it", "error", err)
+	}
 	h, err := windows.PFXImportCertStore(&blob, pw, flags)
 	if err != nil || h == 0 {
 		return nil, fmt.Errorf("import the certificate and key (PFXImportCertStore): %w", err)
 	}
 	return &sysStore{h: h, name: "imported PFX"}, nil
 }
+
+// pkcs12VirtualIsolationKey is PKCS12_VIRTUAL_ISOLATION_KEY (wincrypt.h):
+// the key goes into KeyGuard. Windows versions without it fail the import,
+// and importPFX then imports without isolation.
+const pkcs12VirtualIsolationKey = 0x00010000
 
 // find returns a duplicate of the certificate with this DER, or nil.
 func (s *sysStore) find(der []byte) *windows.CertContext {
