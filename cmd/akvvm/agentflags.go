@@ -140,10 +140,11 @@ func wireDeps(s *config.Settings, topts transport.Options, log *slog.Logger) (ag
 		return agent.Deps{}, err
 	}
 	return agent.Deps{
-		Source:   keyvault.NewClients(cred, keyvault.Options{HTTPClient: kvHTTP}),
-		Store:    st,
-		Identity: cred.Describe(),
-		Logger:   log,
+		Source:    keyvault.NewClients(cred, keyvault.Options{HTTPClient: kvHTTP}),
+		Store:     st,
+		Identity:  cred.Describe(),
+		Notifiers: platformNotifiers(log),
+		Logger:    log,
 	}, nil
 }
 
