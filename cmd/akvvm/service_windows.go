@@ -85,7 +85,7 @@ for event 1001 in the Application log. Run these commands as administrator.`,
 			return nil
 		}}
 	}
-	cmd.AddCommand(install,
+	cmd.AddCommand(install, newRunHandlerCommand(),
 		ctl("start", "Start the service and wait until it runs", "is running", winsvc.Start),
 		ctl("stop", "Stop the service and wait until it has stopped", "is stopped", winsvc.Stop),
 		ctl("uninstall", "Stop and remove the service and the event source", "is removed", func(ctx context.Context, name string) error {
@@ -130,4 +130,29 @@ func serviceInstall(out io.Writer, f *agentFlags) error {
 	}
 	fmt.Fprintf(out, "installed %s: %s %s\nstart it with: akvvm service start\n", winsvc.Name, exe, strings.Join(args, " "))
 	return nil
+}
+
+// runHandlerUse is the hidden subcommand the handler's service runs.
+const runHandlerUse = "run-handler"
+
+// newRunHandlerCommand runs "akvvm handler service" (with the arguments
+// that follow) under the service control manager: the Stop request ends
+// its context.
+func newRunHandlerCommand() *cobra.Command {
+	return &cobra.Command{
+		Use:                runHandlerUse + " [handler service flags]",
+		Short:              "Run akvvm handler service as the Windows service akvvm_service",
+		Hidden:             true,
+		DisableFlagParsing: true,
+		RunE: func(c *cobra.Command, args []string) error {
+			return winsvc.Run(winsvc.Name, func(ctx context.Context) error {
+				hs := newHandlerServiceCommand()
+				hs.SetArgs(args)
+				hs.SetOut(c.OutOrStdout())
+				hs.SetErr(c.ErrOrStderr())
+				hs.SilenceUsage = true
+				return hs.ExecuteContext(ctx)
+			})
+		},
+	}
 }

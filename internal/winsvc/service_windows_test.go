@@ -95,6 +95,19 @@ func TestServiceLifecycle(t *testing.T) {
 	if err := Start(ctx, testService); err != nil {
 		t.Fatalf("starting a running service: %v", err)
 	}
+	// Restart stops the running function cleanly and starts it again.
+	if err := Restart(ctx, testService); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "stopped")); err != nil {
+		t.Fatalf("restart did not stop the function cleanly: %v", err)
+	}
+	if err := os.Remove(filepath.Join(dir, "stopped")); err != nil {
+		t.Fatal(err)
+	}
+	if st, err := State(testService); err != nil || st != svc.Running {
+		t.Fatalf("after restart: state %v, %v; want running", st, err)
+	}
 	if err := Stop(ctx, testService); err != nil {
 		t.Fatal(err)
 	}
