@@ -27,6 +27,9 @@ type agentFlags struct {
 	logLevel   string
 	logJSON    bool
 	net        netFlags
+	// log, when set, replaces the logger of the flags (the Windows service
+	// logs to a file).
+	log *slog.Logger
 }
 
 func (f *agentFlags) register(fs *pflag.FlagSet) {
@@ -41,6 +44,9 @@ func (f *agentFlags) register(fs *pflag.FlagSet) {
 
 // logger returns the slog logger the flags ask for, writing to stderr.
 func (f *agentFlags) logger() (*slog.Logger, error) {
+	if f.log != nil {
+		return f.log, nil
+	}
 	var level slog.Level
 	if err := level.UnmarshalText([]byte(f.logLevel)); err != nil {
 		return nil, fmt.Errorf("--log-level %q: use debug, info, warn or error", f.logLevel)
@@ -140,10 +146,11 @@ func wireDeps(s *config.Settings, topts transport.Options, log *slog.Logger) (ag
 		return agent.Deps{}, err
 	}
 	return agent.Deps{
-		Source:   keyvault.NewClients(cred, keyvault.Options{HTTPClient: kvHTTP}),
-		Store:    st,
-		Identity: cred.Describe(),
-		Logger:   log,
+		Source:    keyvault.NewClients(cred, keyvault.Options{HTTPClient: kvHTTP}),
+		Store:     st,
+		Identity:  cred.Describe(),
+		Notifiers: platformNotifiers(log),
+		Logger:    log,
 	}, nil
 }
 

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"os"
 	"os/signal"
 
@@ -11,7 +12,10 @@ import (
 func init() { subcommands = append(subcommands, newRunCommand) }
 
 func newRunCommand() *cobra.Command {
-	var f agentFlags
+	var (
+		f         agentFlags
+		asService bool
+	)
 	cmd := &cobra.Command{
 		Use:   "run --settings FILE",
 		Short: "Keep the observed certificates installed (the service)",
@@ -23,35 +27,45 @@ SIGTERM or Ctrl-C stops cleanly.`,
   akvvm run --settings settings.json --log-json --log-level debug`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			a, log, err := f.start()
-			if err != nil {
-				return err
+			if asService || isWindowsService() {
+				return runService(&f, func(ctx context.Context) error { return runAgent(ctx, &f) })
 			}
-			ctx, stop := signal.NotifyContext(cmd.Context(), stopSignals...)
-			defer stop()
-			reload := make(chan os.Signal, 1)
-			if len(reloadSignals) > 0 {
-				signal.Notify(reload, reloadSignals...)
-				defer signal.Stop(reload)
-			}
-			go func() {
-				for {
-					select {
-					case <-ctx.Done():
-						return
-					case <-reload:
-						s, err := f.loadSettings()
-						if err != nil {
-							log.Error("settings reload failed; keeping the current settings", "error", err)
-							continue
-						}
-						a.Reload(agent.SpecFromSettings(s))
-					}
-				}
-			}()
-			return a.Run(ctx)
+			return runAgent(cmd.Context(), &f)
 		},
 	}
 	f.register(cmd.Flags())
+	cmd.Flags().BoolVar(&asService, "as-service", false, "run under the Windows service manager (the command line akvvm service install sets)")
+	_ = cmd.Flags().MarkHidden("as-service")
 	return cmd
+}
+
+// runAgent runs the agent until ctx ends or a stop signal arrives.
+func runAgent(ctx context.Context, f *agentFlags) error {
+	a, log, err := f.start()
+	if err != nil {
+		return err
+	}
+	ctx, stop := signal.NotifyContext(ctx, stopSignals...)
+	defer stop()
+	reload := make(chan os.Signal, 1)
+	if len(reloadSignals) > 0 {
+		signal.Notify(reload, reloadSignals...)
+		defer signal.Stop(reload)
+	}
+	go func() {
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-reload:
+				s, err := f.loadSettings()
+				if err != nil {
+					log.Error("settings reload failed; keeping the current settings", "error", err)
+					continue
+				}
+				a.Reload(agent.SpecFromSettings(s))
+			}
+		}
+	}()
+	return a.Run(ctx)
 }
