@@ -12,7 +12,7 @@ import (
 	"time"
 
 	"github.com/akvvm/akvvm/internal/store"
-	"github.com/akvvm/akvvm/internal/winsvc/wine"
+	"github.com/akvvm/akvvm/internal/wine"
 )
 
 // childEnv makes the test binary, run again, write one event and exit.

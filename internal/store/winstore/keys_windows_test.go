@@ -4,6 +4,8 @@ import (
 	"context"
 	"testing"
 
+	"github.com/akvvm/akvvm/internal/wine"
+
 	"github.com/akvvm/akvvm/internal/store"
 	"golang.org/x/sys/windows"
 )
@@ -11,7 +13,7 @@ import (
 // skipOnWine skips a test of behaviour Wine does not implement, naming the gap.
 func skipOnWine(t *testing.T, gap string) {
 	t.Helper()
-	if v := wineVersion(); v != "" {
+	if v := wine.Version(); v != "" {
 		t.Skipf("Wine %s: %s; real Windows must run this test", v, gap)
 	}
 }

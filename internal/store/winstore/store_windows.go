@@ -13,6 +13,8 @@ import (
 	"time"
 	"unsafe"
 
+	"github.com/akvvm/akvvm/internal/wine"
+
 	"github.com/akvvm/akvvm/internal/store"
 	"golang.org/x/sys/windows"
 	pkcs12 "software.sslmate.com/src/go-pkcs12"
@@ -39,7 +41,7 @@ var _ store.Store = (*Store)(nil)
 
 // New returns the Windows certificate store.
 func New(o Options) *Store {
-	s := &Store{log: o.Logger, now: o.Now, wine: wineVersion()}
+	s := &Store{log: o.Logger, now: o.Now, wine: wine.Version()}
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
 	}

@@ -10,6 +10,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/akvvm/akvvm/internal/wine"
+
 	"crypto/x509"
 
 	"github.com/akvvm/akvvm/internal/store"
@@ -282,7 +284,7 @@ func TestSecurityDescriptorIsValidForWindows(t *testing.T) {
 }
 
 func TestWineDetection(t *testing.T) {
-	v := wineVersion()
+	v := wine.Version()
 	t.Logf("wine_get_version: %q", v)
 	if os.Getenv("AKVVM_EXPECT_WINE") == "1" && v == "" {
 		t.Fatal("AKVVM_EXPECT_WINE=1 but wine_get_version was not found")

@@ -11,7 +11,6 @@ var (
 	modcrypt32 = windows.NewLazySystemDLL("crypt32.dll")
 	modncrypt  = windows.NewLazySystemDLL("ncrypt.dll")
 	modadvapi  = windows.NewLazySystemDLL("advapi32.dll")
-	modntdll   = windows.NewLazySystemDLL("ntdll.dll")
 
 	procCertSetCertificateContextProperty = modcrypt32.NewProc("CertSetCertificateContextProperty")
 	procCertGetCertificateContextProperty = modcrypt32.NewProc("CertGetCertificateContextProperty")
@@ -22,7 +21,6 @@ var (
 	procNCryptFreeObject                  = modncrypt.NewProc("NCryptFreeObject")
 	procNCryptSetProperty                 = modncrypt.NewProc("NCryptSetProperty")
 	procCryptSetProvParam                 = modadvapi.NewProc("CryptSetProvParam")
-	procWineGetVersion                    = modntdll.NewProc("wine_get_version")
 )
 
 // Certificate property ids and store controls (wincrypt.h).
@@ -50,19 +48,6 @@ type cryptKeyProvInfo struct {
 	ProvParamLen  uint32
 	ProvParam     uintptr
 	KeySpec       uint32
-}
-
-// wineVersion returns the Wine version, or "" on Windows.
-func wineVersion() string {
-	if procWineGetVersion.Find() != nil {
-		return ""
-	}
-	r, _, _ := procWineGetVersion.Call()
-	if r == 0 {
-		return "unknown"
-	}
-	// r points into ntdll's static data, which never moves.
-	return windows.BytePtrToString(*(**byte)(unsafe.Pointer(&r)))
 }
 
 func setProperty(ctx *windows.CertContext, id uint32, data unsafe.Pointer) error {
