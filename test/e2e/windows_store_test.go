@@ -71,12 +71,16 @@ func (f *winFixture) test40(t *testing.T) {
 	state := filepath.Join(f.w.dir, "state40")
 	// 4.0 checks the chain of server-authentication certificates: the
 	// emulator's root is trusted through --extra-roots, never through a store.
-	sync := func(what string) {
+	sync := func(what string) string {
 		t.Helper()
-		f.sync(t, what, settings, state, "--extra-roots", winPath(f.e.ready.CAFile))
+		return f.sync(t, what, settings, state, "--extra-roots", winPath(f.e.ready.CAFile))
 	}
 
-	sync("initial sync")
+	events := sync("initial sync")
+	// Event 1001 on first install, for IIS and anyone listening.
+	if !eventReported(events, "Kind=FirstInstall", "NewThumbprint="+web[0].Thumbprint, "StoreName=MY", "StoreLocation=LocalMachine") {
+		t.Errorf("no event 1001 for the first install of web %s; trace:\n%s", web[0].Thumbprint, events)
+	}
 	d := f.w.dumpStores(t)
 	f.checkVersions(t, d, "LocalMachine", "MY", "web", web)
 	f.checkVersions(t, d, "CurrentUser", "TrustedPeople", "api", api)
@@ -91,7 +95,11 @@ func (f *winFixture) test40(t *testing.T) {
 	nextSecond()
 	web = append(web, f.e.rotate(t, f.vault, "web"))
 	api = append(api, f.e.rotate(t, f.vault, "api"))
-	sync("sync after the first rotation")
+	events = sync("sync after the first rotation")
+	// Event 1001 for the renewal (same SANs): old and new thumbprints, for IIS's rebind.
+	if !eventReported(events, "Kind=Renewal", "OldThumbprint="+web[0].Thumbprint, "NewThumbprint="+web[1].Thumbprint, "StoreName=MY", "StoreLocation=LocalMachine") {
+		t.Errorf("no renewal event 1001 from %s to %s; trace:\n%s", web[0].Thumbprint, web[1].Thumbprint, events)
+	}
 	d = f.w.dumpStores(t)
 	f.checkVersions(t, d, "LocalMachine", "MY", "web", web)
 	f.checkVersions(t, d, "CurrentUser", "TrustedPeople", "api", api)
@@ -158,15 +166,36 @@ func (f *winFixture) writeSettings(t *testing.T, file string, sms map[string]any
 	return p
 }
 
-// sync runs "akvvm.exe sync --once" under Wine and requires exit 0.
-func (f *winFixture) sync(t *testing.T, what, settings, state string, extra ...string) {
+// sync runs "akvvm.exe sync --once" under Wine, requires exit 0, and
+// returns Wine's event-log trace: the event log is a stub under Wine, so
+// the events akvvm reports are read from the +eventlog trace on stderr.
+func (f *winFixture) sync(t *testing.T, what, settings, state string, extra ...string) (eventTrace string) {
 	t.Helper()
 	args := append([]string{"sync", "--once", "--settings", winPath(settings), "--state-dir", winPath(state),
 		"--connect-to", "*.vault.azure.net=" + f.e.ready.HTTPSAddr, "--ca-file", winPath(f.e.ready.CAFile)}, extra...)
-	out, errOut, code := f.w.run(t, f.w.akvvm, args...)
+	out, errOut, code := f.w.runEnv(t, []string{"WINEDEBUG=-all,+eventlog,fixme+advapi"}, f.w.akvvm, args...)
 	if code != 0 {
 		t.Fatalf("%s: akvvm.exe sync --once under Wine: exit %d\n%s%s", what, code, out, errOut)
 	}
+	return errOut
+}
+
+// eventReported reports whether the trace holds an information event 1001
+// carrying every one of want.
+func eventReported(trace string, want ...string) bool {
+	for _, call := range strings.Split(trace, "fixme:advapi:ReportEventW (")[1:] {
+		if !strings.Contains(call, ",0x0004,0x0000,0x000003e9,") {
+			continue
+		}
+		ok := true
+		for _, s := range want {
+			ok = ok && strings.Contains(call, `L"`+s+`"`)
+		}
+		if ok {
+			return true
+		}
+	}
+	return false
 }
 
 // checkInstalled asserts that version v of name is in location\store with

@@ -97,6 +97,12 @@ func winPath(p string) string {
 // never hold the test up.
 func (w *wineBox) run(t *testing.T, exe string, args ...string) (stdout, stderr string, code int) {
 	t.Helper()
+	return w.runEnv(t, nil, exe, args...)
+}
+
+// runEnv is run with extra environment variables, such as WINEDEBUG.
+func (w *wineBox) runEnv(t *testing.T, env []string, exe string, args ...string) (stdout, stderr string, code int) {
+	t.Helper()
 	outF, err := os.CreateTemp(w.dir, "stdout-")
 	if err != nil {
 		t.Fatal(err)
@@ -111,6 +117,9 @@ func (w *wineBox) run(t *testing.T, exe string, args ...string) (stdout, stderr 
 	defer cancel()
 	cmd := exec.CommandContext(ctx, "wine", append([]string{exe}, args...)...)
 	cmd.Stdout, cmd.Stderr = outF, errF
+	if env != nil {
+		cmd.Env = append(os.Environ(), env...)
+	}
 	runErr := cmd.Run()
 	outF.Close()
 	errF.Close()
