@@ -62,7 +62,7 @@ See docs/handler.md.`,
 			return err
 		}),
 		op("disable", "Stop the service", func(ctx context.Context, h *handler.Handler) error { return h.Disable(ctx) }),
-		op("uninstall", "Remove the service and the handler's state (certificates stay)", func(ctx context.Context, h *handler.Handler) error {
+		op("uninstall", "Remove the service and the handler's state (certificates stay unless removeCertificatesOnUninstall)", func(ctx context.Context, h *handler.Handler) error {
 			return h.Uninstall(ctx)
 		}),
 		op("update", "Carry the previous version's state over", func(ctx context.Context, h *handler.Handler) error { return h.Update(ctx) }),
@@ -112,7 +112,7 @@ func newHandler(stderr io.Writer) (*handler.Handler, io.Closer, error) {
 	log = log.With("extension", env.Name, "version", version)
 	return &handler.Handler{
 		Env: env, Schema: schema, Binary: exe, Service: svc,
-		Getenv: os.Getenv, Now: time.Now, Log: log,
+		Getenv: os.Getenv, Now: time.Now, Log: log, NewStore: newStore,
 	}, closer, nil
 }
 

@@ -177,6 +177,14 @@ func (m *memStore) Prune(_ context.Context, _ store.Target, ref store.Ref, keep 
 	return removed, nil
 }
 
+func (m *memStore) Remove(_ context.Context, _ store.Target, ref store.Ref) ([]store.Installed, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	removed := m.items[ref]
+	delete(m.items, ref)
+	return removed, nil
+}
+
 func (m *memStore) versions(ref store.Ref) []string {
 	m.mu.Lock()
 	defer m.mu.Unlock()

@@ -139,6 +139,16 @@ func TestParseValueShapes(t *testing.T) {
 				t.Errorf("got %+v", s.Certificates)
 			}
 		}},
+		{"removal on uninstall is off by default", lin30, sms(oneCert10), func(t *testing.T, s *Settings) {
+			if s.RemoveOnUninstall {
+				t.Error("RemoveOnUninstall is on without removeCertificatesOnUninstall")
+			}
+		}},
+		{"removal on uninstall as a string", win10, sms(`"removeCertificatesOnUninstall": "TRUE", ` + oneCert10), func(t *testing.T, s *Settings) {
+			if !s.RemoveOnUninstall {
+				t.Error(`removeCertificatesOnUninstall "TRUE" did not turn RemoveOnUninstall on`)
+			}
+		}},
 		{"Linux default store", lin20, sms(oneCert10), func(t *testing.T, s *Settings) {
 			if s.Certificates[0].StoreLocation != DefaultLinuxStore {
 				t.Errorf("store = %q", s.Certificates[0].StoreLocation)

@@ -119,6 +119,9 @@ type Settings struct {
 	Certificates []Certificate
 	// Identity is the managed identity used to reach Key Vault.
 	Identity Identity
+	// RemoveOnUninstall removes the certificates akvvm installed when the
+	// extension is uninstalled (akvvm extension removeCertificatesOnUninstall).
+	RemoveOnUninstall bool
 	// Logging is the Linux loggingSettings object, as given; nil when absent.
 	Logging *Logging
 	// Warnings are problems akvvm worked around, such as double-encoded settings.

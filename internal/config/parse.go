@@ -191,6 +191,7 @@ func parseSecretsManagement(o *object, path string, s Schema, out *Settings, r *
 	} else {
 		out.LinkOnRenewal, out.RequireInitialSync = true, true
 	}
+	out.RemoveOnUninstall = optBool(o, path, "removeCertificatesOnUninstall", r)
 	d := certDefaults{reloadTimeout: DefaultReloadTimeout}
 	switch s.Platform {
 	case Windows:

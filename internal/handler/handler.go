@@ -11,7 +11,9 @@ import (
 	"strings"
 	"time"
 
+	"github.com/akvvm/akvvm/internal/agent"
 	"github.com/akvvm/akvvm/internal/config"
+	"github.com/akvvm/akvvm/internal/store"
 )
 
 // Handler carries out the guest agent's commands for one handler directory.
@@ -26,6 +28,9 @@ type Handler struct {
 	Getenv func(string) string
 	Now    func() time.Time
 	Log    *slog.Logger
+	// NewStore opens the platform's certificate store; uninstall uses it
+	// when the settings ask to remove the installed certificates.
+	NewStore func(*slog.Logger) (store.Store, error)
 }
 
 // Install registers the service without starting it.
@@ -131,17 +136,69 @@ func (h *Handler) Disable(ctx context.Context) error {
 	return nil
 }
 
-// Uninstall removes the service and the handler's state. Certificates
-// that were installed stay: removing them could break what uses them.
+// Uninstall removes the service and the handler's state. Installed
+// certificates stay, since removing them could break what uses them,
+// unless the last settings handed to the service set
+// removeCertificatesOnUninstall: then, once the service is gone, every
+// version akvvm installed of each observed certificate is removed. A failed
+// removal is logged and returned, and the handler state is kept so that
+// running uninstall again retries it; the service is removed regardless.
 func (h *Handler) Uninstall(ctx context.Context) error {
 	if err := h.Service.Uninstall(ctx); err != nil {
 		return fmt.Errorf("remove the %s service: %w", ServiceName, err)
 	}
+	removing, err := h.removeCertificates(ctx)
+	if err != nil {
+		h.Log.Error("the service is removed, but removing the installed certificates failed; run uninstall again to retry", "error", err)
+		return fmt.Errorf("the %s service is removed, but removing the certificates akvvm installed failed: %w; run akvvm handler uninstall again to retry", ServiceName, err)
+	}
 	if err := removeFlatDir(h.Env.StateDir()); err != nil {
 		return fmt.Errorf("remove the handler state: %w", err)
 	}
-	h.Log.Info("uninstalled; installed certificates were left in place")
+	if removing {
+		h.Log.Info("uninstalled; the certificates akvvm installed were removed")
+	} else {
+		h.Log.Info("uninstalled; installed certificates were left in place")
+	}
 	return nil
+}
+
+// removeCertificates removes what akvvm installed for each certificate of
+// the service's settings when they set removeCertificatesOnUninstall, and
+// reports whether they did. No settings (never enabled) means nothing to do.
+func (h *Handler) removeCertificates(ctx context.Context) (bool, error) {
+	cfg, err := ReadServiceConfig(h.Env.StateDir())
+	if errors.Is(err, fs.ErrNotExist) {
+		return false, nil
+	}
+	if err != nil {
+		return false, fmt.Errorf("%w; whether to remove the certificates is unknown", err)
+	}
+	settings, err := config.Parse(cfg.Settings, config.Options{Schema: cfg.Schema()})
+	if err != nil {
+		return false, fmt.Errorf("the service settings are not valid any more (%w); whether to remove the certificates is unknown", err)
+	}
+	if !settings.RemoveOnUninstall {
+		return false, nil
+	}
+	if h.NewStore == nil {
+		return true, errors.New("this build has no certificate store to remove certificates from")
+	}
+	st, err := h.NewStore(h.Log)
+	if err != nil {
+		return true, fmt.Errorf("open the certificate store: %w", err)
+	}
+	var errs []error
+	n := 0
+	for _, c := range agent.SpecFromSettings(settings).Certificates {
+		removed, err := st.Remove(ctx, c.Target, c.Ref)
+		n += len(removed)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("%s: %w", c.URL, err))
+		}
+	}
+	h.Log.Info("removed the certificate versions akvvm installed (removeCertificatesOnUninstall)", "versions", n)
+	return true, errors.Join(errs...)
 }
 
 // UpdatingFromEnv names the previous version during update.

@@ -1,7 +1,8 @@
 // Package store defines where installed certificates live.
 //
 // A Store installs one version of one observed certificate, lists the
-// versions akvvm installed, and removes old ones. Implementations are
+// versions akvvm installed, removes old ones, and removes all of them (on
+// uninstall). Implementations are
 // filestore (a directory in the KeyVaultForLinux layout) and winstore (the
 // Windows certificate store). Every implementation is atomic: a failed
 // Install leaves what was installed before untouched, and no implementation
@@ -93,4 +94,9 @@ type Store interface {
 	// Prune removes all but the keep newest versions of ref at t and
 	// returns what it removed.
 	Prune(ctx context.Context, t Target, ref Ref, keep int) ([]Installed, error)
+	// Remove removes every version of ref that akvvm installed at t, and
+	// the link it maintains (Linux), and returns what it removed. Nothing
+	// akvvm did not install is touched; removing what is already gone
+	// succeeds with nothing removed.
+	Remove(ctx context.Context, t Target, ref Ref) ([]Installed, error)
 }

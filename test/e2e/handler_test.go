@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -294,6 +295,90 @@ func TestHandlerLifecycleAsTheGuestAgentDrivesIt(t *testing.T) {
 	for _, name := range []string{"akvvm_handler.log", "akvvm_service.log"} {
 		checkJSONLog(t, filepath.Join(g.env.LogFolder, name))
 	}
+}
+
+// With removeCertificatesOnUninstall, uninstall leaves the store directory
+// without akvvm's files but with the files akvvm did not write; without it,
+// the certificates stay.
+func TestHandlerUninstallRemovesCertificatesWhenConfigured(t *testing.T) {
+	e := startEmulator(t, "e2evault")
+	ctx := context.Background()
+	const clientID = "8d3a0f61-5c2e-4f7b-9a41-2b6c0e9d7f10"
+	if err := e.admin.AddIdentity(ctx, clientID); err != nil {
+		t.Fatal(err)
+	}
+	web, err := e.admin.CreateCertificate(ctx, "e2evault", "web", emulator.CertificateSpec{DNSNames: []string{"web.example.com"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, remove := range []bool{true, false} {
+		t.Run("removeCertificatesOnUninstall="+strconv.FormatBool(remove), func(t *testing.T) {
+			store := filepath.Join(t.TempDir(), "store")
+			if err := os.MkdirAll(store, 0o700); err != nil {
+				t.Fatal(err)
+			}
+			// Files akvvm did not write, one named like a version of the certificate.
+			for _, name := range []string{"app.pem", "e2evault.web.0123456789abcdef0123456789abcdef"} {
+				if err := os.WriteFile(filepath.Join(store, name), []byte("not akvvm's"), 0o600); err != nil {
+					t.Fatal(err)
+				}
+			}
+			g := newGuestAgent(t, "3.0.7")
+			g.writeSettings(t, 0, map[string]any{
+				"secretsManagementSettings": map[string]any{
+					"pollingIntervalInS": "3600", "requireInitialSync": true, "removeCertificatesOnUninstall": remove,
+					"observedCertificates": []any{map[string]any{"url": "https://e2evault.vault.azure.net/secrets/web",
+						"certificateStoreLocation": store, "customSymbolicLinkName": "web.pem"}},
+				},
+				"authenticationSettings": map[string]any{"msiEndpoint": e.ready.IMDSEndpoint, "msiClientId": clientID},
+			})
+			for _, op := range []string{"install", "enable"} {
+				if out, code := g.run(t, op, 0); code != 0 {
+					t.Fatalf("%s: exit %d\n%s", op, code, out)
+				}
+			}
+			stop := g.startService(t, e)
+			g.waitStatus(t, 0, handler.StatusSuccess)
+			stop()
+			installed := []string{".akvvm-state.json", ".akvvm.lock", "app.pem", "e2evault.web." + web.Version,
+				"e2evault.web.0123456789abcdef0123456789abcdef", "web.pem"}
+			slices.Sort(installed)
+			if got := dirNames(t, store); !slices.Equal(got, installed) {
+				t.Fatalf("store after the service ran = %v, want %v", got, installed)
+			}
+			if out, code := g.run(t, "disable", -1); code != 0 {
+				t.Fatalf("disable: exit %d\n%s", code, out)
+			}
+			out, code := g.run(t, "uninstall", -1)
+			if code != 0 {
+				t.Fatalf("uninstall: exit %d\n%s", code, out)
+			}
+			want := installed
+			if remove {
+				want = []string{"app.pem", "e2evault.web.0123456789abcdef0123456789abcdef"}
+			}
+			if got := dirNames(t, store); !slices.Equal(got, want) {
+				t.Errorf("store after uninstall = %v, want %v", got, want)
+			}
+			if _, err := os.Stat(filepath.Join(g.dir, "state")); !os.IsNotExist(err) {
+				t.Errorf("state left after uninstall: %v", err)
+			}
+		})
+	}
+}
+
+// dirNames lists the entries of dir, sorted.
+func dirNames(t *testing.T, dir string) []string {
+	t.Helper()
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []string
+	for _, e := range entries {
+		out = append(out, e.Name())
+	}
+	return out
 }
 
 // checkJSONLog checks that a log file holds JSON records.

@@ -3,6 +3,9 @@ package filestore
 import (
 	"context"
 	"errors"
+	"os"
+	"path/filepath"
+	"runtime"
 	"testing"
 	"time"
 
@@ -50,4 +53,61 @@ func TestInstallWaitsForLock(t *testing.T) {
 	assertSameSnapshot(t, before, snapshot(t, dir))
 	unlock()
 	mustInstall(t, s, target, v2)
+}
+
+// openCount counts this process's open files that are path.
+func openCount(t *testing.T, path string) int {
+	t.Helper()
+	entries, err := os.ReadDir("/proc/self/fd")
+	if err != nil {
+		t.Skipf("cannot list open files: %v", err)
+	}
+	n := 0
+	for _, e := range entries {
+		if target, err := os.Readlink(filepath.Join("/proc/self/fd", e.Name())); err == nil && target == path {
+			n++
+		}
+	}
+	return n
+}
+
+// Remove deletes the lock file while holding it. A waiter that opened the
+// old file must not end up "holding" a lock nobody else can see: it takes
+// the lock of the file now in the directory.
+func TestLockDirWaiterFollowsARemovedLockFile(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, lockFileName)
+	unlockA, err := lockDir(t.Context(), dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	type result struct {
+		unlock func()
+		err    error
+	}
+	done := make(chan result, 1)
+	go func() {
+		u, err := lockDir(t.Context(), dir)
+		done <- result{u, err}
+	}()
+	for openCount(t, path) < 2 { // wait until the waiter has opened the old file
+		runtime.Gosched()
+	}
+	if err := os.Remove(path); err != nil {
+		t.Fatal(err)
+	}
+	unlockA()
+	b := <-done
+	if b.err != nil {
+		t.Fatal(b.err)
+	}
+	defer b.unlock()
+	ctx, cancel := context.WithCancel(t.Context())
+	cancel()
+	if u, err := lockDir(ctx, dir); !errors.Is(err, context.Canceled) {
+		if u != nil {
+			u()
+		}
+		t.Fatalf("lockDir while the waiter holds the lock = %v, want context.Canceled", err)
+	}
 }
