@@ -28,6 +28,10 @@ type Bundle struct {
 	ContentType string
 	// Dropped counts certificates in the secret that are not part of the leaf's chain.
 	Dropped int
+	// PFX is the PKCS #12 file as the secret held it, when it opened with
+	// the empty password; nil for PEM. Windows imports it as is so that a
+	// key provider it names is kept. It holds the private key: never log it.
+	PFX []byte
 }
 
 // Thumbprint returns the upper-case hex SHA-1 of the leaf, as Windows shows it.
@@ -97,5 +101,6 @@ func (b *Bundle) ToStore(ref store.Ref, version string) store.Certificate {
 		Leaf:    b.Leaf,
 		Key:     b.Key,
 		Chain:   slices.Clone(b.Chain),
+		PFX:     slices.Clone(b.PFX),
 	}
 }

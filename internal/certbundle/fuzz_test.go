@@ -1,7 +1,9 @@
 package certbundle
 
 import (
+	"bytes"
 	"encoding/base64"
+	"os"
 	"testing"
 
 	"software.sslmate.com/src/go-pkcs12"
@@ -46,14 +48,21 @@ func FuzzDecodePFX(f *testing.F) {
 		f.Add(encodePFX(f, enc, p, false))
 		f.Add(encodePFX(f, enc, p, true))
 	}
+	if fixture, err := os.ReadFile(capiFixture); err == nil {
+		f.Add(fixture)
+	}
 	f.Add([]byte{0x30, 0x80, 0x02, 0x01, 0x03, 0x00, 0x00})
 	f.Add([]byte{})
 	f.Fuzz(func(t *testing.T, der []byte) {
+		_ = PFXKeyProvider(der) // must not panic
 		b, err := Decode(base64.StdEncoding.EncodeToString(der), ContentTypePKCS12)
 		if err != nil {
 			return
 		}
 		checkBundle(t, b)
+		if !bytes.Equal(b.PFX, der) {
+			t.Fatal("Bundle.PFX is not the decoded PFX")
+		}
 	})
 }
 

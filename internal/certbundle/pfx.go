@@ -4,6 +4,7 @@ import (
 	"crypto/x509"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 
 	"software.sslmate.com/src/go-pkcs12"
@@ -47,6 +48,9 @@ func DecodePFX(der []byte, password string) (*Bundle, error) {
 		return nil, err
 	}
 	b.ContentType = ContentTypePKCS12
+	if password == "" {
+		b.PFX = slices.Clone(der)
+	}
 	return b, nil
 }
 

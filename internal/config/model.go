@@ -174,16 +174,20 @@ type Logging struct {
 	ServiceName string
 }
 
-// Target maps a certificate to where its store installs it.
+// Target maps a certificate to where its store installs it. Keys are
+// exportable only in 3.0 (1.0 and 4.0 have no keyExportable); 4.0 puts them
+// into CNG with KeyGuard, 1.0 and 3.0 where the PFX names.
 func (s Settings) Target(c Certificate) store.Target {
+	v40 := s.Schema == Schema{Windows, "4.0"}
 	return store.Target{
 		Location:      c.StoreLocation,
 		StoreName:     c.StoreName,
 		LinkName:      c.LinkName,
 		ACLs:          c.ACLs,
 		Accounts:      c.Accounts,
-		KeyExportable: c.KeyExportable,
+		KeyExportable: c.KeyExportable && s.Schema == Schema{Windows, "3.0"},
 		LinkOnRenewal: s.LinkOnRenewal,
-		KeyIsolation:  s.Schema == Schema{Windows, "4.0"},
+		KeyAlwaysCNG:  v40,
+		KeyIsolation:  v40,
 	}
 }

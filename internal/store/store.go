@@ -41,6 +41,10 @@ type Certificate struct {
 	Key crypto.PrivateKey
 	// Chain holds the issuers in order: the leaf's issuer first, the root last if present.
 	Chain []*x509.Certificate
+	// PFX is the secret's PKCS #12 file as Key Vault returned it (empty
+	// password), or nil when the secret was PEM. Windows imports it as is
+	// unless Target.KeyAlwaysCNG is set. It holds the private key.
+	PFX []byte
 }
 
 // ACL grants read access to one installed file (Linux) to a user and/or group.
@@ -66,6 +70,11 @@ type Target struct {
 	KeyExportable bool
 	// LinkOnRenewal links the previous version to the new one (Windows).
 	LinkOnRenewal bool
+	// KeyAlwaysCNG puts the private key into CNG (the Microsoft Software Key
+	// Storage Provider) whatever the PFX names (Windows 4.0). When false the
+	// key goes where PFX import puts it by default (Windows 1.0 and 3.0): to
+	// the CAPI provider the PFX's key bag names, otherwise to CNG.
+	KeyAlwaysCNG bool
 	// KeyIsolation asks for KeyGuard (virtualization-based key isolation)
 	// where the machine supports it (Windows 4.0).
 	KeyIsolation bool

@@ -15,6 +15,7 @@ import (
 
 	"github.com/akvvm/akvvm/internal/wine"
 
+	"github.com/akvvm/akvvm/internal/certbundle"
 	"github.com/akvvm/akvvm/internal/store"
 	"golang.org/x/sys/windows"
 	pkcs12 "software.sslmate.com/src/go-pkcs12"
@@ -137,11 +138,7 @@ func (s *Store) keySecurity(t store.Target) (string, error) {
 }
 
 func (s *Store) install(st *sysStore, t store.Target, c store.Certificate, rec record, keyFlags uint32, sddl string, existing []entry) (store.Installed, error) {
-	pfx, err := pkcs12.Modern.Encode(c.Key, c.Leaf, nil, "")
-	if err != nil {
-		return store.Installed{}, fmt.Errorf("build the PFX to import: %w", err)
-	}
-	tmp, err := s.importPFX(pfx, t, keyFlags)
+	tmp, err := s.importCertificate(t, c, keyFlags)
 	if err != nil {
 		return store.Installed{}, err
 	}
@@ -197,40 +194,67 @@ func (s *Store) install(st *sysStore, t store.Target, c store.Certificate, rec r
 	return e.installed(t), nil
 }
 
-// importPFX imports the PFX with the key flags the target asks for.
-func (s *Store) importPFX(pfx []byte, t store.Target, keyFlags uint32) (*sysStore, error) {
-	flags := uint32(windows.CRYPT_USER_KEYSET)
-	if keyFlags == windows.CERT_SYSTEM_STORE_LOCAL_MACHINE {
-		flags = windows.CRYPT_MACHINE_KEYSET
-	}
-	if t.KeyExportable {
-		flags |= windows.CRYPT_EXPORTABLE
-	}
-	if s.wine == "" {
-		flags |= windows.PKCS12_ALWAYS_CNG_KSP
+// importCertificate imports c's leaf and key as planImport decides for t:
+// the secret's own PFX when the key goes where the PFX names (1.0, 3.0),
+// otherwise, or when Windows refuses the original, one rebuilt from c.
+func (s *Store) importCertificate(t store.Target, c store.Certificate, keyFlags uint32) (*sysStore, error) {
+	wine := s.wine != ""
+	p := planImport(importRequest{
+		AlwaysCNG:   t.KeyAlwaysCNG,
+		Exportable:  t.KeyExportable,
+		Isolation:   t.KeyIsolation,
+		Machine:     keyFlags == windows.CERT_SYSTEM_STORE_LOCAL_MACHINE,
+		Wine:        wine,
+		HasOriginal: len(c.PFX) > 0,
+	})
+	if p.Original {
+		api, provider := p.destination(wine, certbundle.PFXKeyProvider(c.PFX))
+		s.log.Info("importing the secret's PFX; the private key goes to the provider it names, else CNG", "version", c.Version, "api", api, "provider", provider, "exportable", p.Flags&cryptExportable != 0)
+		tmp, err := s.importPFX(c.PFX, p)
+		if err == nil {
+			return tmp, nil
+		}
+		s.log.Warn("Windows could not import the secret's PFX as it is; importing one rebuilt from its certificate and key instead, whose key goes to CNG", "version", c.Version, "error", err)
+		p.Original = false
 	} else {
-		s.log.Debug("key stored through CAPI: Wine has no CNG key storage provider")
+		api, provider := p.destination(wine, "")
+		s.log.Info("importing the certificate and key", "version", c.Version, "api", api, "provider", provider, "exportable", p.Flags&cryptExportable != 0)
 	}
-	pw, _ := windows.UTF16PtrFromString("")
+	pfx, err := pkcs12.Modern.Encode(c.Key, c.Leaf, nil, "")
+	if err != nil {
+		return nil, fmt.Errorf("build the PFX to import: %w", err)
+	}
+	return s.importPFX(pfx, p)
+}
+
+// importPFX imports a PFX protected by the empty password, written either
+// as "" or as NULL (PFXImportCertStore needs the exact form), with p's
+// flags, trying KeyGuard first when p asks for it.
+func (s *Store) importPFX(pfx []byte, p importPlan) (*sysStore, error) {
+	empty, _ := windows.UTF16PtrFromString("")
 	blob := windows.CryptDataBlob{Size: uint32(len(pfx)), Data: &pfx[0]}
-	if t.KeyIsolation && s.wine == "" {
-		h, err := windows.PFXImportCertStore(&blob, pw, flags|pkcs12VirtualIsolationKey)
+	if p.TryIsolation {
+		h, err := windows.PFXImportCertStore(&blob, empty, p.Flags|pkcs12VirtualIsolationKey)
 		if err == nil && h != 0 {
 			return &sysStore{h: h, name: "imported PFX"}, nil
 		}
 		s.log.Info("KeyGuard (virtualization-based key isolation) is not available on this machine; the key is stored by the Microsoft Software Key Storage Provider without it", "error", err)
 	}
-	h, err := windows.PFXImportCertStore(&blob, pw, flags)
-	if err != nil || h == 0 {
-		return nil, fmt.Errorf("import the certificate and key (PFXImportCertStore): %w", err)
+	var first error
+	for _, pw := range []*uint16{empty, nil} {
+		h, err := windows.PFXImportCertStore(&blob, pw, p.Flags)
+		if err == nil && h != 0 {
+			return &sysStore{h: h, name: "imported PFX"}, nil
+		}
+		if first == nil {
+			first = err
+			if first == nil {
+				first = errors.New("no certificate store returned")
+			}
+		}
 	}
-	return &sysStore{h: h, name: "imported PFX"}, nil
+	return nil, fmt.Errorf("import the certificate and key (PFXImportCertStore, flags %#x): %w", p.Flags, first)
 }
-
-// pkcs12VirtualIsolationKey is PKCS12_VIRTUAL_ISOLATION_KEY (wincrypt.h):
-// the key goes into KeyGuard. Windows versions without it fail the import,
-// and importPFX then imports without isolation.
-const pkcs12VirtualIsolationKey = 0x00010000
 
 // find returns a duplicate of the certificate with this DER, or nil.
 func (s *sysStore) find(der []byte) *windows.CertContext {
