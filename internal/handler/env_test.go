@@ -56,7 +56,7 @@ func TestParseEnvironmentRejects(t *testing.T) {
 }
 
 func TestFindEnvironment(t *testing.T) {
-	dir := t.TempDir()
+	dir := tempDir(t)
 	if err := os.MkdirAll(filepath.Join(dir, "bin"), 0o755); err != nil {
 		t.Fatal(err)
 	}

@@ -17,7 +17,7 @@ import (
 // newTestHandler lays out a handler directory as the guest agent does.
 func newTestHandler(t *testing.T, version string) (*Handler, *fakeService, map[string]string) {
 	t.Helper()
-	root := t.TempDir()
+	root := tempDir(t)
 	dir := filepath.Join(root, "Microsoft.Azure.KeyVault.KeyVaultForLinux-"+version)
 	env := &Environment{
 		Name: "Microsoft.Azure.KeyVault.KeyVaultForLinux", Dir: dir,

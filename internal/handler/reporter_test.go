@@ -19,7 +19,7 @@ import (
 // naming the cause (spec.md §4, 3.0 with requireInitialSync).
 func TestInitialSyncGivesUpAfter25Attempts(t *testing.T) {
 	h, _, _ := newTestHandler(t, "3.0.1")
-	s, err := config.Parse([]byte(settingsJSON(t.TempDir(), "https://myvault.vault.azure.net/secrets/web")),
+	s, err := config.Parse([]byte(settingsJSON("/store", "https://myvault.vault.azure.net/secrets/web")),
 		config.Options{Schema: h.Schema})
 	if err != nil {
 		t.Fatal(err)

@@ -3,6 +3,7 @@ package handler
 import (
 	"os"
 	"path/filepath"
+	"runtime"
 	"testing"
 	"time"
 )
@@ -20,7 +21,7 @@ func writeSettingsAt(t *testing.T, dir string, seq int, content string, mtime ti
 
 func TestRequestedSeq(t *testing.T) {
 	base := time.Date(2026, 5, 1, 10, 0, 0, 0, time.UTC)
-	dir := t.TempDir()
+	dir := tempDir(t)
 	writeSettingsAt(t, dir, 3, "{}", base)
 	writeSettingsAt(t, dir, 10, "{}", base.Add(-time.Hour)) // higher but older
 	writeSettingsAt(t, dir, 2, "{}", base)                  // tie with 3
@@ -44,13 +45,13 @@ func TestRequestedSeq(t *testing.T) {
 			t.Errorf("RequestedSeq(env %q) = %d, %v; want %d", tc.env, got, err, tc.want)
 		}
 	}
-	if _, err := RequestedSeq(t.TempDir(), ""); err == nil {
+	if _, err := RequestedSeq(tempDir(t), ""); err == nil {
 		t.Error("no settings files and no variable: no error")
 	}
 }
 
 func TestReadSettingsEmptyMeansNone(t *testing.T) {
-	dir := t.TempDir()
+	dir := tempDir(t)
 	writeSettingsAt(t, dir, 0, " \n", time.Now())
 	writeSettingsAt(t, dir, 1, `{"runtimeSettings":[]}`, time.Now())
 	if data, err := ReadSettings(dir, 0); err != nil || data != nil {
@@ -65,7 +66,7 @@ func TestReadSettingsEmptyMeansNone(t *testing.T) {
 }
 
 func TestMRSeq(t *testing.T) {
-	dir := t.TempDir()
+	dir := tempDir(t)
 	if _, ok, err := ReadMRSeq(dir); ok || err != nil {
 		t.Fatalf("fresh dir: ok=%v err=%v", ok, err)
 	}
@@ -75,7 +76,8 @@ func TestMRSeq(t *testing.T) {
 	if n, ok, err := ReadMRSeq(dir); n != 12 || !ok || err != nil {
 		t.Errorf("ReadMRSeq = %d, %v, %v", n, ok, err)
 	}
-	if fi, err := os.Stat(filepath.Join(dir, "mrseq")); err != nil || fi.Mode().Perm() != 0o600 {
+	// Windows has no Unix permission bits (Go reports 0666 there).
+	if fi, err := os.Stat(filepath.Join(dir, "mrseq")); err != nil || (runtime.GOOS != "windows" && fi.Mode().Perm() != 0o600) {
 		t.Errorf("mrseq file: %v, %v", fi, err)
 	}
 	if err := os.WriteFile(filepath.Join(dir, "mrseq"), []byte("garbage"), 0o600); err != nil {

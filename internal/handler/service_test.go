@@ -28,7 +28,7 @@ func (r *recorder) run(_ context.Context, name string, args ...string) ([]byte, 
 }
 
 func TestSystemdInstallAndUninstall(t *testing.T) {
-	dir := t.TempDir()
+	dir := tempDir(t)
 	rec := &recorder{}
 	s := Systemd{UnitDir: dir, Unit: testUnit, Run: rec.run}
 	ctx := context.Background()
@@ -68,7 +68,7 @@ func TestSystemdInstallAndUninstall(t *testing.T) {
 
 func TestSystemdErrorsNameTheCommandAndItsOutput(t *testing.T) {
 	rec := &recorder{fail: "systemctl restart akvvm_service.service"}
-	s := Systemd{UnitDir: t.TempDir(), Unit: testUnit, Run: rec.run}
+	s := Systemd{UnitDir: tempDir(t), Unit: testUnit, Run: rec.run}
 	err := s.Restart(context.Background())
 	if err == nil || !strings.Contains(err.Error(), "systemctl restart") || !strings.Contains(err.Error(), "not loaded") || !strings.Contains(err.Error(), "journalctl -u") {
 		t.Errorf("error = %v", err)

@@ -91,7 +91,7 @@ func TestEncodeStaysUnderTheSizeLimit(t *testing.T) {
 }
 
 func TestWriteAndReadStatus(t *testing.T) {
-	dir := t.TempDir()
+	dir := tempDir(t)
 	item := NewStatus("n", "Disable", StatusSuccess, 0, "stopped", now)
 	if err := WriteStatus(dir, 4, item); err != nil {
 		t.Fatal(err)

@@ -1,0 +1,337 @@
+//go:build linux
+
+package e2e
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/akvvm/akvvm/internal/emulator"
+	"github.com/akvvm/akvvm/internal/handler"
+	"github.com/akvvm/akvvm/packaging"
+)
+
+// winGuestAgent plays the Windows guest agent under Wine: the handler
+// directory C:\Packages\Plugins\<Publisher.Type>\<version>\ and the log
+// folder C:\WindowsAzure\Logs\Plugins\<Publisher.Type>\<version>\ live
+// under a Z:\ temporary directory that stands for C:\, and the manifest's
+// commands run through "wine cmd /c" in the handler directory. The service
+// is the real akvvm_service in the Wine prefix's service control manager.
+type winGuestAgent struct {
+	w        *wineBox
+	dir      string // the handler directory (Linux path)
+	version  string
+	env      *handler.Environment // Linux paths, for reading back
+	manifest packaging.HandlerManifest
+	// serviceFlags are the test-only flags install puts on the service's
+	// command line (routing to the emulator).
+	serviceFlags []string
+}
+
+const winExtension = "Microsoft.Azure.KeyVault.KeyVaultForWindows"
+
+func newWinGuestAgent(t *testing.T, w *wineBox, version string, serviceFlags []string) *winGuestAgent {
+	t.Helper()
+	drive := filepath.Join(w.dir, "C")
+	g := &winGuestAgent{w: w, version: version, serviceFlags: serviceFlags,
+		dir: filepath.Join(drive, "Packages", "Plugins", winExtension, version)}
+	g.env = &handler.Environment{
+		Name: winExtension, Dir: g.dir,
+		LogFolder:    filepath.Join(drive, "WindowsAzure", "Logs", "Plugins", winExtension, version),
+		ConfigFolder: filepath.Join(g.dir, "RuntimeSettings"), StatusFolder: filepath.Join(g.dir, "Status"),
+		HeartbeatFile: filepath.Join(g.dir, "Status", "HeartBeat.Json"),
+	}
+	for _, d := range []string{g.env.ConfigFolder, g.env.StatusFolder, g.env.LogFolder, filepath.Join(g.dir, "bin")} {
+		if err := os.MkdirAll(d, 0o700); err != nil {
+			t.Fatal(err)
+		}
+	}
+	manifest, err := packaging.Manifest("windows")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if g.manifest, err = packaging.CheckManifest(manifest, "windows"); err != nil {
+		t.Fatal(err)
+	}
+	bin, err := os.ReadFile(w.akvvm)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for p, data := range map[string][]byte{"HandlerManifest.json": manifest, filepath.Join("bin", "akvvm.exe"): bin} {
+		if err := os.WriteFile(filepath.Join(g.dir, p), data, 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// What the Windows guest agent writes: version as a STRING, Windows
+	// paths, and the fields the Linux agent does not write.
+	envJSON, err := json.Marshal([]map[string]any{{"name": winExtension, "version": "1", "handlerEnvironment": map[string]string{
+		"logFolder": winPath(g.env.LogFolder), "configFolder": winPath(g.env.ConfigFolder),
+		"statusFolder": winPath(g.env.StatusFolder), "heartbeatFile": winPath(g.env.HeartbeatFile),
+		"deploymentid": "", "rolename": "", "instance": "", "hostResolverAddress": "",
+	}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(g.dir, handler.EnvironmentFile), envJSON, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return g
+}
+
+// run runs one manifest command through "wine cmd /c" in the handler
+// directory with the guest agent's environment; seq < 0 leaves
+// ConfigSequenceNumber out.
+func (g *winGuestAgent) run(t *testing.T, op string, seq int) (string, int) {
+	t.Helper()
+	h := g.manifest.HandlerManifest
+	command := map[string]string{"install": h.InstallCommand, "enable": h.EnableCommand, "disable": h.DisableCommand,
+		"uninstall": h.UninstallCommand, "update": h.UpdateCommand}[op]
+	flags, err := json.Marshal(g.serviceFlags)
+	if err != nil {
+		t.Fatal(err)
+	}
+	env := []string{
+		"AZURE_GUEST_AGENT_EXTENSION_PATH=" + winPath(g.dir),
+		"AZURE_GUEST_AGENT_EXTENSION_VERSION=" + g.version,
+		// TEST ONLY (cmd/akvvm/handler_windows.go): install puts these
+		// flags on the service's command line.
+		"AKVVM_TEST_SERVICE_FLAGS=" + string(flags),
+	}
+	if seq >= 0 {
+		env = append(env, "ConfigSequenceNumber="+strconv.Itoa(seq))
+	}
+	out, errOut, code := g.w.runIn(t, g.dir, env, "cmd", "/c", command)
+	return out + errOut, code
+}
+
+// runIn runs a Windows program under Wine in dir with extra environment
+// variables, like wineBox.runEnv: output goes to files, not pipes.
+func (w *wineBox) runIn(t *testing.T, dir string, env []string, exe string, args ...string) (stdout, stderr string, code int) {
+	t.Helper()
+	var files [2]*os.File
+	for i := range files {
+		f, err := os.CreateTemp(w.dir, "out-")
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer os.Remove(f.Name())
+		files[i] = f
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute) // the guest agent's enable limit
+	defer cancel()
+	cmd := exec.CommandContext(ctx, "wine", append([]string{exe}, args...)...)
+	cmd.Dir = dir
+	cmd.Stdout, cmd.Stderr = files[0], files[1]
+	cmd.Env = append(os.Environ(), env...)
+	runErr := cmd.Run()
+	var ee *exec.ExitError
+	switch {
+	case runErr == nil:
+	case errors.As(runErr, &ee):
+		code = ee.ExitCode()
+	default:
+		t.Fatalf("wine %s: %v", exe, runErr)
+	}
+	var out [2]string
+	for i, f := range files {
+		f.Close()
+		b, _ := os.ReadFile(f.Name())
+		out[i] = string(b)
+	}
+	return out[0], out[1], code
+}
+
+// writeSettings writes <seq>.settings in the RuntimeSettings form.
+func (g *winGuestAgent) writeSettings(t *testing.T, seq int, public map[string]any) {
+	t.Helper()
+	data, err := json.Marshal(map[string]any{"runtimeSettings": []any{map[string]any{"handlerSettings": map[string]any{
+		"publicSettings": public, "protectedSettings": nil, "protectedSettingsCertThumbprint": nil}}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(handler.SettingsPath(g.env.ConfigFolder, seq), data, 0o600); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// waitStatus waits until <seq>.status satisfies ok and returns it.
+func (g *winGuestAgent) waitStatus(t *testing.T, seq int, what string, ok func(handler.StatusItem) bool) handler.StatusItem {
+	t.Helper()
+	var st handler.StatusItem
+	waitFor(t, what, func() (bool, string) {
+		var err error
+		if st, err = handler.ReadStatus(g.env.StatusFolder, seq); err != nil {
+			return false, err.Error()
+		}
+		if st.Status.Status == handler.StatusError {
+			t.Fatalf("%d.status is error: %s", seq, st.Status.FormattedMessage.Message)
+		}
+		b, _ := json.Marshal(st.Status)
+		return ok(st), string(b)
+	})
+	return st
+}
+
+// serviceProcesses returns the command lines of the running processes of
+// this handler's service (Wine shows a Windows process's command line in
+// /proc).
+func (g *winGuestAgent) serviceProcesses(t *testing.T) []string {
+	t.Helper()
+	procs, err := filepath.Glob("/proc/[0-9]*/cmdline")
+	if err != nil {
+		t.Fatal(err)
+	}
+	exe := strings.ToLower(winPath(filepath.Join(g.dir, "bin", "akvvm.exe")))
+	var found []string
+	for _, p := range procs {
+		b, err := os.ReadFile(p)
+		if err != nil {
+			continue // gone meanwhile
+		}
+		cl := strings.ReplaceAll(string(b), "\x00", " ")
+		if strings.Contains(strings.ToLower(cl), exe) && strings.Contains(cl, "run-handler") {
+			found = append(found, cl)
+		}
+	}
+	return found
+}
+
+// serviceRegistered reports whether akvvm_service is in the registry of
+// the Wine prefix's service control manager.
+func (g *winGuestAgent) serviceRegistered(t *testing.T) (bool, string) {
+	t.Helper()
+	out, errOut, code := g.w.run(t, "reg", "query", `HKLM\System\CurrentControlSet\Services\`+handler.ServiceName, "/v", "ImagePath")
+	return code == 0, out + errOut
+}
+
+// TestWindowsHandlerUnderWine drives the Windows package the way the
+// Windows guest agent does: install → enable (seq 0, 4.0 settings) →
+// transitioning, then success with the certificate's version and
+// thumbprint → the certificate in LocalMachine\MY, read back by another
+// process → disable (service stopped) → uninstall (service gone).
+func TestWindowsHandlerUnderWine(t *testing.T) {
+	w := needWine(t)
+	vault := "winhandler" + randomHex(t, 4)
+	e := startEmulator(t, vault)
+	wf := &winFixture{w: w, e: e, vault: vault, root: readRoot(t, e.ready.CAFile)}
+	// Key Vault's default policy makes a server-authentication certificate,
+	// which 4.0 accepts only with a trusted chain; the emulator's root is
+	// trusted nowhere in the prefix (and the service takes no --extra-roots),
+	// so this leaf leaves the server-authentication usage out. The chain
+	// check itself is covered by TestWindowsStoreUnderWine.
+	web := e.create(t, vault, "web", emulator.CertificateSpec{KeyType: "RSA-2048", DNSNames: []string{"web.example.com"}, NoServerAuth: true})
+
+	g := newWinGuestAgent(t, w, "4.0.0.0", []string{
+		"--connect-to", "*.vault.azure.net=" + e.ready.HTTPSAddr, "--ca-file", winPath(e.ready.CAFile)})
+	uninstalled := false
+	t.Cleanup(func() {
+		if !uninstalled {
+			if out, code := g.run(t, "uninstall", -1); code != 0 {
+				t.Errorf("cleanup: uninstall: exit %d\n%s", code, out)
+			}
+		}
+		wf.cleanup(t)
+		if t.Failed() {
+			for _, f := range []string{"akvvm_handler.log", "akvvm_service.log"} {
+				b, _ := os.ReadFile(filepath.Join(g.env.LogFolder, f))
+				t.Logf("%s:\n%s", f, b)
+			}
+		}
+	})
+
+	if out, code := g.run(t, "install", -1); code != 0 {
+		t.Fatalf("install: exit %d\n%s", code, out)
+	}
+	if ok, reg := g.serviceRegistered(t); !ok || !strings.Contains(reg, "run-handler") || !strings.Contains(reg, "--connect-to") {
+		t.Fatalf("after install akvvm_service is not registered to run akvvm.exe service run-handler with the test flags:\n%s", reg)
+	}
+	if procs := g.serviceProcesses(t); len(procs) > 0 {
+		t.Errorf("install started the service: %v", procs)
+	}
+
+	// Key Vault answers 503 until the fault is removed: the service keeps
+	// retrying, so the status can only be transitioning meanwhile.
+	faultID, err := e.admin.AddFault(t.Context(), emulator.Fault{Op: "getSecret", Vault: vault, Kind: emulator.FaultStatus, Status: 503})
+	if err != nil {
+		t.Fatal(err)
+	}
+	g.writeSettings(t, 0, map[string]any{
+		"secretsManagementSettings": map[string]any{"pollingIntervalInS": "3600", "observedCertificates": []any{map[string]any{
+			"url": "https://" + vault + ".vault.azure.net/secrets/web", "certificateStoreName": "MY", "certificateStoreLocation": "LocalMachine"}}},
+		"authenticationSettings": map[string]any{"msiEndpoint": e.ready.IMDSEndpoint},
+	})
+	if out, code := g.run(t, "enable", 0); code != 0 {
+		t.Fatalf("enable 0: exit %d\n%s", code, out)
+	}
+	if st, err := handler.ReadStatus(g.env.StatusFolder, 0); err != nil || st.Status.Status != handler.StatusTransitioning || st.Status.Operation != "Enable" {
+		t.Fatalf("right after enable: %+v, %v", st.Status, err)
+	}
+	// The service itself reports the failed attempt.
+	g.waitStatus(t, 0, "a transitioning status naming the failed attempt", func(st handler.StatusItem) bool {
+		s := st.Status
+		return s.Status == handler.StatusTransitioning && len(s.SubStatus) == 1 &&
+			s.SubStatus[0].Status == handler.StatusTransitioning && strings.Contains(s.SubStatus[0].FormattedMessage.Message, "503")
+	})
+	if procs := g.serviceProcesses(t); len(procs) != 1 {
+		t.Errorf("service processes after enable: %v, want one", procs)
+	}
+	if err := e.admin.RemoveFault(t.Context(), faultID); err != nil {
+		t.Fatal(err)
+	}
+	st := g.waitStatus(t, 0, "success", func(st handler.StatusItem) bool { return st.Status.Status == handler.StatusSuccess })
+	if len(st.Status.SubStatus) != 1 {
+		t.Fatalf("substatus = %+v", st.Status.SubStatus)
+	}
+	if sub := st.Status.SubStatus[0]; sub.Status != handler.StatusSuccess || !contains(sub.FormattedMessage.Message,
+		"version "+web.Version, "thumbprint "+web.Thumbprint, "expires ") {
+		t.Errorf("substatus = %+v", sub)
+	}
+	hb, err := os.ReadFile(g.env.HeartbeatFile)
+	var beat []struct {
+		Heartbeat struct{ Status string } `json:"heartbeat"`
+	}
+	if err != nil || json.Unmarshal(hb, &beat) != nil || len(beat) != 1 || beat[0].Heartbeat.Status != "Ready" {
+		t.Errorf("heartbeat file: %s, %v", hb, err)
+	}
+	// Read back by another Windows process through crypt32.
+	wf.checkInstalled(t, w.dumpStores(t), "LocalMachine", "MY", "web", web)
+
+	// The same goal state again: nothing happens.
+	if out, code := g.run(t, "enable", 0); code != 0 || !strings.Contains(out, "already processed") {
+		t.Errorf("repeated enable 0: exit %d\n%s", code, out)
+	}
+
+	if out, code := g.run(t, "disable", -1); code != 0 {
+		t.Fatalf("disable: exit %d\n%s", code, out)
+	}
+	// The service reports stopped just before its process exits.
+	waitFor(t, "the service process to exit after disable", func() (bool, string) {
+		procs := g.serviceProcesses(t)
+		return len(procs) == 0, strings.Join(procs, "; ")
+	})
+	if st, err := handler.ReadStatus(g.env.StatusFolder, 0); err != nil || st.Status.Operation != "Disable" || st.Status.Status != handler.StatusSuccess {
+		t.Errorf("status after disable: %+v, %v", st.Status, err)
+	}
+	if d := w.dumpStores(t); len(d.versions("LocalMachine", "MY", vault, "web")) != 1 {
+		t.Errorf("disable removed the installed certificate")
+	}
+
+	if out, code := g.run(t, "uninstall", -1); code != 0 {
+		t.Fatalf("uninstall: exit %d\n%s", code, out)
+	}
+	uninstalled = true
+	if ok, reg := g.serviceRegistered(t); ok {
+		t.Errorf("akvvm_service is still registered after uninstall:\n%s", reg)
+	}
+	if _, err := os.Stat(g.env.StateDir()); !os.IsNotExist(err) {
+		t.Errorf("uninstall left the handler state: %v", err)
+	}
+}
