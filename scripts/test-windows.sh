@@ -27,7 +27,7 @@ export PATH="$PWD/scripts/wine:$PATH"
 
 # The packages with Windows-only code or tests.
 pkgs=()
-for dir in internal/store/winstore internal/notify internal/winsvc internal/wine; do
+for dir in internal/store/winstore internal/notify internal/winsvc internal/wine internal/handler; do
 	[ -d "$dir" ] && pkgs+=("./$dir/...")
 done
 for pkg in $(GOOS=windows go list -f '{{if .TestGoFiles}}{{.ImportPath}}{{end}}' ./... 2>/dev/null); do
