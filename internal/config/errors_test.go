@@ -99,6 +99,8 @@ func TestParseRejects(t *testing.T) {
 			[]string{`secretsManagementSettings.observedCertificates[0].url: is missing. Add "url":`}},
 		{"duplicate certificate", win40, sms(`"observedCertificates": [{"url": "https://myvault.vault.azure.net/secrets/c"}, {"url": "https://MyVault.vault.azure.net/secrets/c/", "certificateStoreName": "my"}]`),
 			[]string{`secretsManagementSettings.observedCertificates[1]: watches the same certificate, installed at the same place, as secretsManagementSettings.observedCertificates[0]. Remove one of the two entries.`}},
+		{"interval overflowing a duration", win10, sms(`"pollingIntervalInS": "10000000000", ` + oneCert10),
+			[]string{`secretsManagementSettings.pollingIntervalInS: is 10000000000 seconds, more than akvvm can wait`}},
 		{"interval with unit", win10, sms(`"pollingIntervalInS": "1h", ` + oneCert10),
 			[]string{`secretsManagementSettings.pollingIntervalInS: must be a positive whole number of seconds, but is the string "1h". Write the seconds as a string, such as "3600".`}},
 		{"boolean as word", win30, sms(`"linkOnRenewal": "yes", ` + oneCert40),

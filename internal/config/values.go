@@ -3,8 +3,10 @@ package config
 import (
 	"encoding/json"
 	"fmt"
+	"math"
 	"strconv"
 	"strings"
+	"time"
 )
 
 // describe names the JSON type of a decoded value for messages.
@@ -98,6 +100,9 @@ func (r *report) asBool(v any, path string) (bool, bool) {
 	return false, false
 }
 
+// maxSeconds is the most seconds a time.Duration holds.
+const maxSeconds = math.MaxInt64 / int64(time.Second)
+
 // asSeconds accepts a whole number of seconds as a JSON number or a string.
 func (r *report) asSeconds(v any, path string) (int64, bool) {
 	var text string
@@ -118,6 +123,11 @@ func (r *report) asSeconds(v any, path string) (int64, bool) {
 	}
 	if err != nil || n <= 0 {
 		r.add(path, "must be a positive whole number of seconds, but is "+describe(v), `Write the seconds as a string, such as "3600".`)
+		return 0, false
+	}
+	if n > maxSeconds {
+		// Larger values overflow time.Duration and would turn negative.
+		r.add(path, fmt.Sprintf("is %d seconds, more than akvvm can wait (about 292 years)", n), `Write the seconds as a string, such as "3600".`)
 		return 0, false
 	}
 	return n, true

@@ -143,6 +143,8 @@ func (h *Handler) Disable(ctx context.Context) error {
 // version akvvm installed of each observed certificate is removed. A failed
 // removal is logged and returned, and the handler state is kept so that
 // running uninstall again retries it; the service is removed regardless.
+// The certificates also stay when another version's handler directory is
+// present: the guest agent uninstalls the old version during an update.
 func (h *Handler) Uninstall(ctx context.Context) error {
 	if err := h.Service.Uninstall(ctx); err != nil {
 		return fmt.Errorf("remove the %s service: %w", ServiceName, err)
@@ -179,6 +181,12 @@ func (h *Handler) removeCertificates(ctx context.Context) (bool, error) {
 		return false, fmt.Errorf("the service settings are not valid any more (%w); whether to remove the certificates is unknown", err)
 	}
 	if !settings.RemoveOnUninstall {
+		return false, nil
+	}
+	if other := otherVersionDir(h.Env.Dir); other != "" {
+		// The guest agent uninstalls the old version in the middle of an
+		// update; the new version's service goes on with these certificates.
+		h.Log.Info("another version of the extension is installed (an update): the certificates stay for it", "other", other)
 		return false, nil
 	}
 	if h.NewStore == nil {
@@ -251,6 +259,32 @@ func previousDir(dir, from string) string {
 		return ""
 	}
 	return old
+}
+
+// otherVersionDir returns a handler directory of another version of the
+// same extension next to dir ("<Name>-<version>" on Linux, "<version>" on
+// Windows) that the guest agent set up (it holds HandlerEnvironment.json),
+// or "" when there is none. During an update the guest agent runs the old
+// version's uninstall while the new version's directory exists.
+func otherVersionDir(dir string) string {
+	base := filepath.Base(dir)
+	prefix := base[:strings.LastIndex(base, "-")+1]
+	parent := filepath.Dir(dir)
+	entries, err := os.ReadDir(parent)
+	if err != nil {
+		return ""
+	}
+	for _, e := range entries {
+		name := e.Name()
+		rest, ok := strings.CutPrefix(name, prefix)
+		if !ok || name == base || !e.IsDir() || !versionPattern.MatchString(rest) {
+			continue
+		}
+		if _, err := os.Stat(filepath.Join(parent, name, EnvironmentFile)); err == nil {
+			return filepath.Join(parent, name)
+		}
+	}
+	return ""
 }
 
 // copyMissing copies the regular files of src that dst lacks.

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"log/slog"
 	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -148,5 +149,49 @@ func TestUninstallWithoutStoreFailsWhenRemovalIsOn(t *testing.T) {
 	h.NewStore = nil
 	if err := h.Uninstall(context.Background()); err == nil {
 		t.Fatal("Uninstall succeeded without a store although removal was asked for")
+	}
+}
+
+// During an update the guest agent runs the old version's uninstall after
+// setting up the new version's directory: the certificates the new
+// version's service goes on managing must stay.
+func TestUninstallDuringUpdateKeepsCertificates(t *testing.T) {
+	h, svc, st, opened := enabledHandler(t, withRemoval(settingsJSON("/srv/certs", "https://myvault.vault.azure.net/secrets/web"), `true`))
+	newDir := filepath.Join(filepath.Dir(h.Env.Dir), "Microsoft.Azure.KeyVault.KeyVaultForLinux-3.1.0")
+	if err := os.MkdirAll(newDir, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(newDir, EnvironmentFile), []byte("[]"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := h.Uninstall(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if *opened != 0 || len(st.calls) != 0 {
+		t.Errorf("certificates removed during an update: Remove calls %q", st.calls)
+	}
+	if !slices.Contains(svc.calls, "uninstall") {
+		t.Errorf("the service was not removed: calls = %v", svc.calls)
+	}
+}
+
+// Directories that are not another version of this extension (another
+// extension, a folder without HandlerEnvironment.json) are no update.
+func TestUninstallIgnoresUnrelatedDirectories(t *testing.T) {
+	h, _, st, _ := enabledHandler(t, withRemoval(settingsJSON("/srv/certs", "https://myvault.vault.azure.net/secrets/web"), `true`))
+	parent := filepath.Dir(h.Env.Dir)
+	for _, d := range []string{"Microsoft.Azure.Monitor.AzureMonitorLinuxAgent-1.2.0", "Microsoft.Azure.KeyVault.KeyVaultForLinux-3.1.0"} {
+		if err := os.MkdirAll(filepath.Join(parent, d), 0o700); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := os.WriteFile(filepath.Join(parent, "Microsoft.Azure.Monitor.AzureMonitorLinuxAgent-1.2.0", EnvironmentFile), []byte("[]"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := h.Uninstall(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if len(st.calls) != 1 {
+		t.Errorf("Remove calls = %q, want the certificate removed", st.calls)
 	}
 }
