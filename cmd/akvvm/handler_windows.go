@@ -7,7 +7,6 @@ import (
 	"io"
 	"log/slog"
 	"os"
-	"slices"
 
 	"github.com/akvvm/akvvm/internal/handler"
 	"github.com/akvvm/akvvm/internal/notify"
@@ -22,7 +21,7 @@ func platformServiceManager(log *slog.Logger) (handler.ServiceManager, error) {
 
 // handlerServiceArgs is the service command line after the binary: akvvm
 // handler service, run under the service control manager.
-var handlerServiceArgs = []string{"service", runHandlerUse}
+func handlerServiceArgs() []string { return []string{"service", runHandlerUse} }
 
 // serviceTestFlagsEnv (TEST ONLY, never set by the guest agent) holds a JSON
 // array of test-only flags of "akvvm handler service" that install appends
@@ -81,7 +80,7 @@ func (w windowsService) Install(_ context.Context, binary string) error {
 	}
 	return winsvc.Install(winsvc.Config{
 		Name: handler.ServiceName, DisplayName: winsvc.DisplayName, Description: winsvc.Description,
-		Exe: binary, Args: append(slices.Clip(handlerServiceArgs), extra...),
+		Exe: binary, Args: append(handlerServiceArgs(), extra...),
 	}, w.log)
 }
 

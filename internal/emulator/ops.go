@@ -145,7 +145,10 @@ func (e *Emulator) CreateVault(spec VaultSpec) (VaultInfo, error) {
 func vaultInfo(v *vaultState) VaultInfo {
 	var access map[string][]Permission
 	if v.Access != nil {
-		access = maps.Clone(v.Access)
+		access = make(map[string][]Permission, len(v.Access))
+		for id, perms := range v.Access {
+			access[id] = slices.Clone(perms)
+		}
 	}
 	return VaultInfo{Name: v.Name, Cloud: v.Cloud, URL: vaultBase(v), Access: access, Secrets: len(v.Secrets)}
 }

@@ -11,6 +11,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/akvvm/akvvm/internal/fsutil"
+
 	"github.com/akvvm/akvvm/internal/agent"
 	"github.com/akvvm/akvvm/internal/config"
 	"github.com/akvvm/akvvm/internal/store"
@@ -312,7 +314,7 @@ func copyMissing(src, dst string) (int, error) {
 		if err != nil {
 			return n, err
 		}
-		if err := os.WriteFile(target, data, 0o600); err != nil {
+		if err := fsutil.WriteFileAtomic(target, data, 0o600); err != nil {
 			return n, err
 		}
 		n++

@@ -63,6 +63,7 @@ func (r *Reporter) Run(ctx context.Context, a Agent) error {
 	for {
 		select {
 		case err := <-done:
+			r.report() // the last word: what the agent knew when it stopped
 			return err
 		case <-r.kick:
 			r.report()
