@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -48,7 +49,7 @@ picked up, print the status table, and exit. Takes a few seconds.`,
 			return runDemo(ctx, cmd.OutOrStdout(), dir, keep, verbose)
 		},
 	}
-	cmd.Flags().StringVar(&dir, "dir", "", "directory for the demo's settings, store and status (default: a new temporary directory)")
+	cmd.Flags().StringVar(&dir, "dir", "", "new or empty directory for the demo's settings, store and status (default: a new temporary directory)")
 	cmd.Flags().BoolVar(&keep, "keep", false, "keep the directory afterwards")
 	cmd.Flags().BoolVar(&verbose, "verbose", false, "show the agent's log lines")
 	return cmd
@@ -56,15 +57,12 @@ picked up, print the status table, and exit. Takes a few seconds.`,
 
 func runDemo(ctx context.Context, out io.Writer, dir string, keep, verbose bool) error {
 	say := func(format string, args ...any) { fmt.Fprintf(out, format+"\n", args...) }
-	if dir == "" {
-		d, err := os.MkdirTemp("", "akvvm-demo-")
-		if err != nil {
-			return fmt.Errorf("create the demo directory: %w", err)
-		}
-		dir = d
+	dir, cleanup, err := demoDir(dir)
+	if err != nil {
+		return err
 	}
 	if !keep {
-		defer os.RemoveAll(dir)
+		defer cleanup()
 	}
 	logOut := io.Discard
 	if verbose {
@@ -179,6 +177,37 @@ func runDemo(ctx context.Context, out io.Writer, dir string, keep, verbose bool)
 	}
 	say("\nDemo finished. Next: akvvm emulator --help, akvvm validate --help, akvvm run --help")
 	return nil
+}
+
+// demoDir returns the demo's directory and a cleanup that removes only what
+// the demo created: a new directory entirely, or the demo's own entries in
+// an empty directory the user named. A non-empty directory is refused, so
+// the demo never deletes files it did not write.
+func demoDir(dir string) (string, func(), error) {
+	if dir == "" {
+		d, err := os.MkdirTemp("", "akvvm-demo-")
+		if err != nil {
+			return "", nil, fmt.Errorf("create the demo directory: %w", err)
+		}
+		return d, func() { _ = os.RemoveAll(d) }, nil
+	}
+	entries, err := os.ReadDir(dir)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		if err := os.MkdirAll(dir, 0o700); err != nil {
+			return "", nil, fmt.Errorf("create the demo directory: %w", err)
+		}
+		return dir, func() { _ = os.RemoveAll(dir) }, nil
+	case err != nil:
+		return "", nil, fmt.Errorf("--dir: %w", err)
+	case len(entries) > 0:
+		return "", nil, fmt.Errorf("--dir %s is not empty; name a new or empty directory, the demo removes what it writes there", dir)
+	}
+	return dir, func() {
+		for _, name := range []string{"settings.json", "store", "state"} {
+			_ = os.RemoveAll(filepath.Join(dir, name))
+		}
+	}, nil
 }
 
 // writeDemoSettings writes settings as a user would for KeyVaultForLinux 3.0.

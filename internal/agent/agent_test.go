@@ -349,3 +349,17 @@ func TestSameSecondWithoutAnAnswerIsAnError(t *testing.T) {
 		t.Errorf("error = %q", st.Certificates[0].LastError)
 	}
 }
+
+func TestSameSecondVersionsAllInstalledDownloadNothing(t *testing.T) {
+	h := newHarness(t)
+	h.spec.Versions = 2
+	h.addVersion(t, "aaaa", 0)
+	h.addVersion(t, "ffff", 0)
+	a := h.agent(t, nil)
+	a.SyncOnce(context.Background())
+	_, before := h.src.counts()
+	a.SyncOnce(context.Background())
+	if _, after := h.src.counts(); after != before {
+		t.Errorf("an unchanged poll of versions sharing a second made %d secret downloads, want 0", after-before)
+	}
+}

@@ -89,7 +89,7 @@ func (a *Agent) wanted(ctx context.Context, spec Spec, c CertSpec, installed []s
 		return nil, classify(err)
 	}
 	n := max(spec.Versions, 1)
-	newest, err := a.newest(ctx, c, versions, n)
+	newest, err := a.newest(ctx, c, versions, n, has)
 	if err != nil {
 		return nil, err
 	}
@@ -111,13 +111,16 @@ func (a *Agent) wanted(ctx context.Context, spec Spec, c CertSpec, installed []s
 
 // newest returns the n newest usable versions. Key Vault stamps versions
 // in whole seconds, so when several share the newest second the vault is
-// asked which one is current; that one goes first.
-func (a *Agent) newest(ctx context.Context, c CertSpec, versions []keyvault.Version, n int) ([]keyvault.Version, error) {
+// asked which one is current; that one goes first. The question downloads
+// the current value, so it is asked only when one of those versions is not
+// installed yet.
+func (a *Agent) newest(ctx context.Context, c CertSpec, versions []keyvault.Version, n int, has func(string) bool) ([]keyvault.Version, error) {
 	all := keyvault.Newest(versions, a.clock.Now(), len(versions))
-	if len(all) > 1 && all[0].Created.Equal(all[1].Created) {
+	tied := all[:countSameSecond(all)]
+	if len(tied) > 1 && slices.ContainsFunc(tied, func(v keyvault.Version) bool { return !has(v.Version) }) {
 		latest, err := a.deps.Source.Get(ctx, c.VaultURL, c.Name, "")
 		if err != nil {
-			return nil, classify(fmt.Errorf("%d versions share the newest creation second, and asking the vault which is current failed: %w", countSameSecond(all), err))
+			return nil, classify(fmt.Errorf("%d versions share the newest creation second, and asking the vault which is current failed: %w", len(tied), err))
 		}
 		if i := slices.IndexFunc(all, func(v keyvault.Version) bool { return v.Version == latest.Version.Version }); i > 0 {
 			current := all[i]

@@ -12,6 +12,7 @@ import (
 	"net/http"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/policy"
@@ -32,12 +33,21 @@ type Clients struct {
 type Options struct {
 	// HTTPClient carries requests; nil uses the SDK's default transport.
 	HTTPClient *http.Client
-	// Retry overrides azcore's retry policy (429 with Retry-After, 5xx).
+	// Retry overrides azcore's retry policy (429 with Retry-After, 5xx);
+	// a zero TryTimeout means two minutes per try.
 	Retry policy.RetryOptions
 }
 
+// defaultTryTimeout bounds one try of a Key Vault request when Options.Retry
+// sets no TryTimeout. azcore sets none, so a vault or firewall that accepts
+// the connection and never answers would stall the agent's pass forever.
+const defaultTryTimeout = 2 * time.Minute
+
 // NewClients returns a client factory that authenticates with cred.
 func NewClients(cred azcore.TokenCredential, opts Options) *Clients {
+	if opts.Retry.TryTimeout == 0 {
+		opts.Retry.TryTimeout = defaultTryTimeout
+	}
 	return &Clients{cred: cred, httpClient: opts.HTTPClient, retry: opts.Retry, clients: map[string]*azsecrets.Client{}}
 }
 
