@@ -9,6 +9,8 @@ import (
 	"path/filepath"
 	"strings"
 
+	"github.com/akvvm/akvvm/internal/certbundle"
+
 	"github.com/akvvm/akvvm/internal/handler"
 	"github.com/akvvm/akvvm/internal/notify"
 	"github.com/akvvm/akvvm/internal/winsvc"
@@ -76,6 +78,8 @@ for event 1001 in the Application log. Run these commands as administrator.`,
 	install.Flags().StringVar(&f.settings, "settings", "", "settings file the service reads (made absolute)")
 	install.Flags().StringVar(&f.compat, "compat", "", "settings schema version: 1.0, 3.0 or 4.0 (default: the newest)")
 	install.Flags().StringVar(&f.stateDir, "state-dir", defaultStateDir, "directory for the status file read by akvvm status")
+	install.Flags().StringVar(&f.extraRoots, "extra-roots", "", "PEM file of extra trusted roots for the 4.0 chain check (made absolute)")
+	install.Flags().StringVar(&f.logLevel, "log-level", "info", "log level of the service: debug, info, warn or error")
 	ctl := func(use, short, done string, fn func(context.Context, string) error) *cobra.Command {
 		return &cobra.Command{Use: use, Short: short, Args: cobra.NoArgs, RunE: func(c *cobra.Command, _ []string) error {
 			if err := fn(c.Context(), winsvc.Name); err != nil {
@@ -120,6 +124,20 @@ func serviceInstall(out io.Writer, f *agentFlags) error {
 	if f.compat != "" {
 		args = append(args, "--compat", f.compat)
 	}
+	if f.extraRoots != "" {
+		roots, err := filepath.Abs(f.extraRoots)
+		if err != nil {
+			return fmt.Errorf("--extra-roots: %w", err)
+		}
+		if _, err := certbundle.LoadRootsFile(roots); err != nil {
+			return fmt.Errorf("--extra-roots: %w", err)
+		}
+		args = append(args, "--extra-roots", roots)
+	}
+	if _, err := f.logger(); err != nil {
+		return err
+	}
+	args = append(args, "--log-level", f.logLevel)
 	if err := notify.InstallSource(); err != nil {
 		return err
 	}

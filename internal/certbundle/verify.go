@@ -75,7 +75,7 @@ func verifyHint(err error) string {
 func LoadRootsFile(path string) ([]*x509.Certificate, error) {
 	data, err := os.ReadFile(path)
 	if err != nil {
-		return nil, fmt.Errorf("read extra roots file: %w; check the path in the settings", err)
+		return nil, fmt.Errorf("read extra roots file: %w; check the path given with --extra-roots", err)
 	}
 	roots, err := parseRoots(data)
 	if err != nil {
