@@ -4,6 +4,7 @@ import (
 	"crypto/x509"
 	"encoding/hex"
 	"fmt"
+	"runtime"
 	"unsafe"
 
 	"golang.org/x/sys/windows"
@@ -31,6 +32,8 @@ func readStoreCert(location, storeName, thumbprint string) (*x509.Certificate, e
 	}
 	st, err := windows.CertOpenStore(windows.CERT_STORE_PROV_SYSTEM_W, 0, 0,
 		flags|windows.CERT_STORE_READONLY_FLAG|windows.CERT_STORE_OPEN_EXISTING_FLAG, uintptr(unsafe.Pointer(name)))
+	// The name is passed as a uintptr: keep it alive until the call is done.
+	runtime.KeepAlive(name)
 	if err != nil {
 		return nil, fmt.Errorf("open %s\\%s: %w", location, storeName, err)
 	}

@@ -107,6 +107,11 @@ func (s *Store) Install(_ context.Context, t store.Target, c store.Certificate) 
 			return rec, st.close()
 		}
 	}
+	if err := st.checkNotForeign(t, c); err != nil {
+		freeEntries(existing)
+		_ = st.close()
+		return store.Installed{}, err
+	}
 	rec := record{Vault: c.Vault, Name: c.Name, Version: c.Version, Location: t.Location, Store: t.StoreName, InstalledAt: s.now().UTC()}
 	if len(existing) > 0 && !rec.InstalledAt.After(existing[0].rec.InstalledAt) {
 		rec.InstalledAt = existing[0].rec.InstalledAt.Add(time.Microsecond)

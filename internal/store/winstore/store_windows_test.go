@@ -290,3 +290,27 @@ func TestWineDetection(t *testing.T) {
 		t.Fatal("AKVVM_EXPECT_WINE=1 but wine_get_version was not found")
 	}
 }
+
+// The very certificate akvvm is asked to install may already be in the
+// store, put there by hand: Install must refuse rather than replace it (and
+// take it over, so that a later Prune or Remove would delete it).
+func TestInstallRefusesACertificateItDidNotInstall(t *testing.T) {
+	tg := store.Target{Location: "LocalMachine", StoreName: "MY"}
+	s := New(Options{})
+	ca := newTestCA(t)
+	ref := uniqueRef(t)
+	cleanup(t, s, tg, ref, ca)
+	c := ca.leaf(t, ref, version(1), "byhand.example.test")
+	addForeign(t, tg.Location, tg.StoreName, c.Leaf, "by hand", "installed by hand")
+	ctx := context.Background()
+	if _, err := s.Install(ctx, tg, c); err == nil {
+		t.Error("Install succeeded over a certificate akvvm did not install")
+	}
+	ok, desc := findCert(t, tg.Location, tg.StoreName, c.Leaf, propDescription)
+	if !ok || utf16Prop(desc) != "installed by hand" {
+		t.Errorf("the certificate installed by hand was changed: found %v, description %q", ok, utf16Prop(desc))
+	}
+	if l, _ := s.List(ctx, tg, ref); len(l) != 0 {
+		t.Errorf("List = %+v, want nothing: akvvm installed nothing", l)
+	}
+}

@@ -145,6 +145,25 @@ func thumbprint(der []byte) string {
 	return strings.ToUpper(hex.EncodeToString(sum[:]))
 }
 
+// checkNotForeign refuses to install c when the store already holds the
+// same certificate without akvvm's marker for c's certificate at t: adding
+// it would replace that certificate (its key link and description) and
+// hand it to a later Prune or Remove.
+func (s *sysStore) checkNotForeign(t store.Target, c store.Certificate) error {
+	ctx := s.find(c.Leaf.Raw)
+	if ctx == nil {
+		return nil
+	}
+	defer windows.CertFreeCertificateContext(ctx)
+	if desc, ok := getStringProperty(ctx, propDescription); ok {
+		if rec, err := parseMarker(desc); err == nil && rec.matches(t, c.Ref) {
+			return nil
+		}
+	}
+	return fmt.Errorf("certificate %s is already in %s but akvvm did not install it there for %s/%s: remove it from the store so that akvvm can install version %s",
+		thumbprint(c.Leaf.Raw), s.name, c.Vault, c.Name, c.Version)
+}
+
 // keyContainerInUse reports whether any certificate in the store other than
 // except uses the key container.
 func (s *sysStore) keyContainerInUse(container string, except []byte) bool {
