@@ -1,6 +1,7 @@
 package agent
 
 import (
+	"fmt"
 	"github.com/akvvm/akvvm/internal/config"
 	"github.com/akvvm/akvvm/internal/store"
 )
@@ -36,5 +37,35 @@ func SpecFromSettings(s *config.Settings) Spec {
 		}
 		spec.Certificates = append(spec.Certificates, cs)
 	}
+	uniqueKeys(spec.Certificates)
 	return spec
+}
+
+// uniqueKeys gives entries that observe the same secret an ID naming where
+// each goes, so their state and status stay apart.
+func uniqueKeys(certs []CertSpec) {
+	count := map[string]int{}
+	for _, c := range certs {
+		count[c.Key()]++
+	}
+	used := map[string]bool{}
+	for i := range certs {
+		c := &certs[i]
+		if count[c.Key()] < 2 {
+			continue
+		}
+		where := c.Target.Location
+		if c.Target.StoreName != "" {
+			where += `\` + c.Target.StoreName
+		}
+		if c.PinnedVersion != "" {
+			where += " @" + c.PinnedVersion
+		}
+		id := fmt.Sprintf("%s/%s (%s)", c.Vault, c.Name, where)
+		for n := 2; used[id]; n++ {
+			id = fmt.Sprintf("%s/%s (%s #%d)", c.Vault, c.Name, where, n)
+		}
+		used[id] = true
+		c.ID = id
+	}
 }

@@ -50,10 +50,19 @@ type CertSpec struct {
 	Target store.Target
 	// Reload runs after a new version is installed; nil runs nothing.
 	Reload *Hook
+	// ID tells apart two entries observing the same secret (for example
+	// into two stores); empty means vault/name is unique.
+	ID string
 }
 
-// Key identifies the certificate in state and status.
-func (c CertSpec) Key() string { return c.Vault + "/" + c.Name }
+// Key identifies the certificate in state and status: ID when set, else
+// vault/name.
+func (c CertSpec) Key() string {
+	if c.ID != "" {
+		return c.ID
+	}
+	return c.Vault + "/" + c.Name
+}
 
 // Hook is a command run after a new version is installed.
 type Hook struct {
