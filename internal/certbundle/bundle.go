@@ -4,13 +4,9 @@
 package certbundle
 
 import (
-	"crypto"
-	"crypto/sha1" //nolint:gosec // SHA-1 thumbprints are how Windows and Key Vault name certificates.
-	"crypto/sha256"
+	"crypto" //nolint:gosec // SHA-1 thumbprints are how Windows and Key Vault name certificates.
 	"crypto/x509"
-	"encoding/hex"
 	"slices"
-	"strings"
 	"time"
 
 	"github.com/akvvm/akvvm/internal/store"
@@ -35,16 +31,7 @@ type Bundle struct {
 }
 
 // Thumbprint returns the upper-case hex SHA-1 of the leaf, as Windows shows it.
-func (b *Bundle) Thumbprint() string {
-	sum := sha1.Sum(b.Leaf.Raw) //nolint:gosec // identification, not security.
-	return strings.ToUpper(hex.EncodeToString(sum[:]))
-}
-
-// SHA256Thumbprint returns the upper-case hex SHA-256 of the leaf.
-func (b *Bundle) SHA256Thumbprint() string {
-	sum := sha256.Sum256(b.Leaf.Raw)
-	return strings.ToUpper(hex.EncodeToString(sum[:]))
-}
+func (b *Bundle) Thumbprint() string { return store.Thumbprint(b.Leaf.Raw) }
 
 // SANs returns the leaf's subject alternative names: DNS names, IP
 // addresses, email addresses, then URIs.

@@ -2,7 +2,6 @@ package certbundle
 
 import (
 	"crypto/sha1" //nolint:gosec // the thumbprint format under test.
-	"crypto/sha256"
 	"crypto/x509"
 	"encoding/base64"
 	"errors"
@@ -91,10 +90,6 @@ func TestAccessors(t *testing.T) {
 	sha1Sum := sha1.Sum(p.leaf.Raw) //nolint:gosec // test of the thumbprint.
 	if got := b.Thumbprint(); len(got) != 40 || !hexUpper.MatchString(got) || got != fmt.Sprintf("%X", sha1Sum) {
 		t.Errorf("Thumbprint() = %q, want upper-case hex SHA-1 %X", got, sha1Sum)
-	}
-	sha256Sum := sha256.Sum256(p.leaf.Raw)
-	if got := b.SHA256Thumbprint(); len(got) != 64 || !hexUpper.MatchString(got) || got != fmt.Sprintf("%X", sha256Sum) {
-		t.Errorf("SHA256Thumbprint() = %q, want %X", got, sha256Sum)
 	}
 	wantSANs := []string{"www.example.test", "example.test", "192.0.2.7", "2001:db8::1", "ops@example.test", "spiffe://example.test/web"}
 	if got := b.SANs(); !slices.Equal(got, wantSANs) {

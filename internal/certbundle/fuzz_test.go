@@ -34,9 +34,6 @@ func FuzzDecodePEM(f *testing.F) {
 			return
 		}
 		checkBundle(t, b)
-		if _, err := b.LinuxPEM(); err != nil {
-			t.Fatalf("LinuxPEM of a decoded bundle: %v", err)
-		}
 	})
 }
 

@@ -12,8 +12,11 @@ package store
 import (
 	"context"
 	"crypto"
+	"crypto/sha1"
 	"crypto/x509"
+	"encoding/hex"
 	"errors"
+	"strings"
 	"time"
 )
 
@@ -108,4 +111,11 @@ type Store interface {
 	// akvvm did not install is touched; removing what is already gone
 	// succeeds with nothing removed.
 	Remove(ctx context.Context, t Target, ref Ref) ([]Installed, error)
+}
+
+// Thumbprint returns the upper-case hex SHA-1 of a DER certificate, as
+// Windows shows it; every store and status names certificates this way.
+func Thumbprint(der []byte) string {
+	sum := sha1.Sum(der) // identification, not security
+	return strings.ToUpper(hex.EncodeToString(sum[:]))
 }

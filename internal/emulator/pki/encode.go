@@ -2,14 +2,14 @@ package pki
 
 import (
 	"bytes"
-	"crypto/sha1"
 	"crypto/x509"
 	"encoding/base64"
-	"encoding/hex"
 	"encoding/pem"
 	"errors"
 	"fmt"
 	"strings"
+
+	"github.com/akvvm/akvvm/internal/store"
 
 	"software.sslmate.com/src/go-pkcs12"
 )
@@ -57,7 +57,4 @@ func Encode(iss *Issued, contentType string) (string, error) {
 }
 
 // Thumbprint returns the upper-case hex SHA-1 of the DER certificate.
-func Thumbprint(c *x509.Certificate) string {
-	sum := sha1.Sum(c.Raw)
-	return strings.ToUpper(hex.EncodeToString(sum[:]))
-}
+func Thumbprint(c *x509.Certificate) string { return store.Thumbprint(c.Raw) }

@@ -3,13 +3,10 @@ package filestore
 import (
 	"bytes"
 	"crypto"
-	"crypto/sha1"
 	"crypto/x509"
-	"encoding/hex"
 	"encoding/pem"
 	"errors"
 	"fmt"
-	"strings"
 
 	"github.com/akvvm/akvvm/internal/store"
 )
@@ -57,7 +54,4 @@ func encodePEM(c store.Certificate) ([]byte, error) {
 }
 
 // thumbprint is the upper-case hex SHA-1 of the certificate, as Windows shows it.
-func thumbprint(cert *x509.Certificate) string {
-	sum := sha1.Sum(cert.Raw)
-	return strings.ToUpper(hex.EncodeToString(sum[:]))
-}
+func thumbprint(cert *x509.Certificate) string { return store.Thumbprint(cert.Raw) }

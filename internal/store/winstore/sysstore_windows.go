@@ -2,9 +2,7 @@ package winstore
 
 import (
 	"bytes"
-	"crypto/sha1"
 	"crypto/x509"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"runtime"
@@ -140,10 +138,7 @@ func (e entry) installed(t store.Target) store.Installed {
 }
 
 // thumbprint is the upper-case hex SHA-1 of a DER certificate.
-func thumbprint(der []byte) string {
-	sum := sha1.Sum(der)
-	return strings.ToUpper(hex.EncodeToString(sum[:]))
-}
+func thumbprint(der []byte) string { return store.Thumbprint(der) }
 
 // checkNotForeign refuses to install c when the store already holds the
 // same certificate without akvvm's marker for c's certificate at t: adding
