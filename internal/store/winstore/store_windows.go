@@ -185,12 +185,14 @@ func (s *Store) install(st *sysStore, t store.Target, c store.Certificate, rec r
 	// context before the copy corrupts the heap for some name lengths.
 	if err := setStringProperty(added, propFriendlyName, rec.friendlyName()); err != nil {
 		windows.CertDeleteCertificateFromStore(added)
+		dropKey()
 		return store.Installed{}, fmt.Errorf("set the friendly name: %w", err)
 	}
 	if t.LinkOnRenewal && len(existing) > 0 && existing[0].thumb != thumbprint(c.Leaf.Raw) {
 		sum := sha1.Sum(c.Leaf.Raw)
 		if err := setBlobProperty(existing[0].ctx, propRenewal, sum[:]); err != nil {
 			windows.CertDeleteCertificateFromStore(added)
+			dropKey()
 			return store.Installed{}, fmt.Errorf("link version %s to its renewal: %w", existing[0].rec.Version, err)
 		}
 	}
