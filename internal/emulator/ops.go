@@ -273,12 +273,18 @@ func (e *Emulator) addVersionLocked(v *vaultState, name string, spec SecretSpec,
 	}
 	key := strings.ToLower(name)
 	s := v.Secrets[key]
-	if s == nil {
+	created := s == nil
+	if created {
 		s = &secretState{Name: name}
 		v.Secrets[key] = s
 	}
 	s.Versions = append(s.Versions, ver)
 	if err := e.saveLocked(); err != nil {
+		// Not saved, so not stored: the state on disk and in memory agree.
+		s.Versions = s.Versions[:len(s.Versions)-1]
+		if created {
+			delete(v.Secrets, key)
+		}
 		return nil, nil, err
 	}
 	return s, ver, nil
