@@ -108,3 +108,26 @@ func TestInMemoryCleansUp(t *testing.T) {
 		t.Errorf("temporary directory %s left behind (%v)", filepath.Dir(caFile), err)
 	}
 }
+
+// A version whose state cannot be saved is refused and not served either.
+func TestUnsavedVersionIsNotKept(t *testing.T) {
+	dir := t.TempDir()
+	e := startEmulator(t, Config{StateDir: dir})
+	if _, err := e.CreateVault(VaultSpec{Name: "savevault"}); err != nil {
+		t.Fatal(err)
+	}
+	// A non-empty directory where the state file goes makes every save fail.
+	statePath := filepath.Join(dir, "state.json")
+	if err := os.Remove(statePath); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.MkdirAll(filepath.Join(statePath, "blocked"), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.SetSecret("savevault", "s1", SecretSpec{Value: "v"}); err == nil {
+		t.Fatal("SetSecret succeeded although the state could not be saved")
+	}
+	if _, err := e.GetSecret("savevault", "s1", ""); err == nil {
+		t.Error("the unsaved secret is served")
+	}
+}
