@@ -182,26 +182,11 @@ func newestFirst(c *certState) []versionState {
 // not take the directory lock: the state file is replaced atomically, so it
 // always reads a consistent record.
 func (s *Store) List(ctx context.Context, t store.Target, ref store.Ref) ([]store.Installed, error) {
-	if err := ctx.Err(); err != nil {
-		return nil, err
-	}
-	if err := checkRef(ref); err != nil {
-		return nil, err
-	}
-	dir, err := checkLocation(t.Location)
+	dir, _, c, release, err := s.openRecord(ctx, t, ref, false)
 	if err != nil {
 		return nil, err
 	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if ok, err := s.openDir(dir, false); err != nil || !ok {
-		return nil, err
-	}
-	st, _, err := loadState(dir)
-	if err != nil {
-		return nil, err
-	}
-	c := st.cert(ref)
+	defer release()
 	if c == nil {
 		return nil, nil
 	}

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io/fs"
 	"os"
 	"path/filepath"
 
@@ -17,34 +16,14 @@ import (
 // recorded file that is already gone is dropped from the record and
 // returned as removed.
 func (s *Store) Prune(ctx context.Context, t store.Target, ref store.Ref, keep int) ([]store.Installed, error) {
-	if err := ctx.Err(); err != nil {
-		return nil, err
-	}
 	if keep < 0 {
 		return nil, fmt.Errorf("prune: keep is %d, want 0 or more", keep)
 	}
-	if err := checkRef(ref); err != nil {
-		return nil, err
-	}
-	dir, err := checkLocation(t.Location)
+	dir, st, cs, release, err := s.openRecord(ctx, t, ref, true)
 	if err != nil {
 		return nil, err
 	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if ok, err := s.openDir(dir, false); err != nil || !ok {
-		return nil, err
-	}
-	unlock, err := lockDir(ctx, dir)
-	if err != nil {
-		return nil, err
-	}
-	defer unlock()
-	st, _, err := loadState(dir)
-	if err != nil {
-		return nil, err
-	}
-	cs := st.cert(ref)
+	defer release()
 	if cs == nil {
 		return nil, nil
 	}
@@ -58,36 +37,17 @@ func (s *Store) Prune(ctx context.Context, t store.Target, ref store.Ref, keep i
 			protected = filepath.Base(target)
 		}
 	}
-
-	var removed []store.Installed
-	var errs []error
-	gone := map[string]bool{}
+	var victims []versionState
 	for _, v := range ordered[keep:] {
-		if v.File == protected {
-			continue
+		if v.File != protected {
+			victims = append(victims, v)
 		}
-		in := installed(dir, ref, v)
-		if err := s.fs.Remove(in.Location); err != nil && !errors.Is(err, fs.ErrNotExist) {
-			errs = append(errs, fmt.Errorf("removing old version %s: %w", in.Location, err))
-			continue
-		}
-		gone[v.Version] = true
-		removed = append(removed, in)
-		s.log.Info("pruned certificate version", "file", v.File, "thumbprint", v.Thumbprint, "notAfter", v.NotAfter)
 	}
+	removed, gone, errs := s.deleteVersions(dir, ref, victims, "pruned")
 	if len(removed) == 0 {
 		return nil, errors.Join(errs...)
 	}
-	if err := s.fs.SyncDir(dir); err != nil {
-		errs = append(errs, fmt.Errorf("flushing directory %s to disk: %w", dir, err))
-	}
-	kept := cs.Versions[:0]
-	for _, v := range cs.Versions {
-		if !gone[v.Version] {
-			kept = append(kept, v)
-		}
-	}
-	cs.Versions = kept
+	dropVersions(cs, gone)
 	raw, err := st.encode()
 	if err == nil {
 		err = saveState(s.fs, dir, raw)

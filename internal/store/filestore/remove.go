@@ -22,54 +22,18 @@ import (
 // Remove again finishes the job; removing what is already gone succeeds
 // with nothing removed.
 func (s *Store) Remove(ctx context.Context, t store.Target, ref store.Ref) ([]store.Installed, error) {
-	if err := ctx.Err(); err != nil {
-		return nil, err
-	}
-	if err := checkRef(ref); err != nil {
-		return nil, err
-	}
-	dir, err := checkLocation(t.Location)
+	dir, st, cs, release, err := s.openRecord(ctx, t, ref, true)
 	if err != nil {
 		return nil, err
 	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if ok, err := s.openDir(dir, false); err != nil || !ok {
-		return nil, err
-	}
-	unlock, err := lockDir(ctx, dir)
-	if err != nil {
-		return nil, err
-	}
-	defer unlock()
-	st, _, err := loadState(dir)
-	if err != nil {
-		return nil, err
-	}
-	cs := st.cert(ref)
+	defer release()
 	if cs == nil {
 		return nil, nil
 	}
 	if err := s.removeLink(dir, cs); err != nil {
 		return nil, err
 	}
-
-	var removed []store.Installed
-	var errs []error
-	gone := map[string]bool{}
-	for _, v := range newestFirst(cs) {
-		in := installed(dir, ref, v)
-		if err := s.fs.Remove(in.Location); err != nil && !errors.Is(err, fs.ErrNotExist) {
-			errs = append(errs, fmt.Errorf("removing %s: %w", in.Location, err))
-			continue
-		}
-		gone[v.Version] = true
-		removed = append(removed, in)
-		s.log.Info("removed certificate version", "file", v.File, "thumbprint", v.Thumbprint, "notAfter", v.NotAfter)
-	}
-	if err := s.fs.SyncDir(dir); err != nil {
-		errs = append(errs, fmt.Errorf("flushing directory %s to disk: %w", dir, err))
-	}
+	removed, gone, errs := s.deleteVersions(dir, ref, newestFirst(cs), "removed")
 	if err := s.forget(dir, st, ref, gone); err != nil {
 		// The files are gone; List reports them as missing until the next
 		// successful Remove drops them from the record.
@@ -86,14 +50,8 @@ func (s *Store) Remove(ctx context.Context, t store.Target, ref store.Ref) ([]st
 // when nothing is recorded any more. The caller holds the directory lock.
 func (s *Store) forget(dir string, st *state, ref store.Ref, gone map[string]bool) error {
 	cs := st.cert(ref)
-	kept := cs.Versions[:0]
-	for _, v := range cs.Versions {
-		if !gone[v.Version] {
-			kept = append(kept, v)
-		}
-	}
-	cs.Versions = kept
-	if len(kept) == 0 {
+	dropVersions(cs, gone)
+	if len(cs.Versions) == 0 {
 		certs := st.Certificates[:0]
 		for _, c := range st.Certificates {
 			if c.ref() != ref {
