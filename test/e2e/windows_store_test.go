@@ -26,9 +26,8 @@ import (
 // process (Linux), and a separate Windows process (winstoredump) reads the
 // stores back. Certificates are RSA: Wine cannot import ECDSA keys.
 //
-// Event 1001 (the lifecycle notification) is not asserted here: it belongs
-// to internal/notify, built in a separate change, and Wine only traces it
-// on stderr.
+// Event 1001 (the lifecycle notification) is read from Wine's event-log
+// trace on stderr, as Wine's event log is a stub.
 func TestWindowsStoreUnderWine(t *testing.T) {
 	w := needWine(t)
 	vault := "winee2e" + randomHex(t, 4)
@@ -39,6 +38,29 @@ func TestWindowsStoreUnderWine(t *testing.T) {
 
 	t.Run("4.0 install, link, keep two, foreign untouched", wf.test40)
 	t.Run("3.0 linkOnRenewal false", wf.test30NoLink)
+	t.Run("4.0 chain check refuses an untrusted root", wf.test40UntrustedChain)
+}
+
+// test40UntrustedChain: without --extra-roots the emulator's root is not
+// trusted, so 4.0 refuses the server-authentication certificate: exit 1,
+// the chain error named, and nothing installed.
+func (f *winFixture) test40UntrustedChain(t *testing.T) {
+	v := f.e.create(t, f.vault, "untrusted", emulator.CertificateSpec{KeyType: "RSA-2048", DNSNames: []string{"untrusted.example.com"}})
+	settings := f.writeSettings(t, "settings40-untrusted.json", nil,
+		map[string]any{"url": "https://" + f.vault + ".vault.azure.net/secrets/untrusted", "certificateStoreName": "MY",
+			"certificateStoreLocation": "CurrentUser"})
+	args := []string{"sync", "--once", "--settings", winPath(settings), "--state-dir", winPath(filepath.Join(f.w.dir, "state40u")),
+		"--connect-to", "*.vault.azure.net=" + f.e.ready.HTTPSAddr, "--ca-file", winPath(f.e.ready.CAFile)}
+	out, errOut, code := f.w.run(t, f.w.akvvm, args...)
+	if code != 1 {
+		t.Fatalf("4.0 sync of a certificate from an untrusted root: exit %d, want 1\n%s%s", code, out, errOut)
+	}
+	if !strings.Contains(out, "failed the chain check") || !strings.Contains(out, "State: error") {
+		t.Errorf("status does not name the chain check:\n%s", out)
+	}
+	if at := f.w.dumpStores(t).everywhere(v.Thumbprint); len(at) > 0 {
+		t.Errorf("a certificate that failed the chain check was installed in %v", at)
+	}
 }
 
 // winFixture is one emulator, one vault and the Wine box the subtests share.
