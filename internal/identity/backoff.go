@@ -2,9 +2,9 @@ package identity
 
 import (
 	"net/http"
-	"strconv"
-	"strings"
 	"time"
+
+	"github.com/akvvm/akvvm/internal/transport"
 )
 
 const (
@@ -56,30 +56,12 @@ func retryable(status int) bool {
 	return false
 }
 
-// parseRetryAfter reads a Retry-After value: delay-seconds or an HTTP date
-// (relative to now). ok is false when the value is absent or unreadable.
-// A date in the past means "now" (zero delay).
-func parseRetryAfter(v string, now time.Time) (d time.Duration, ok bool) {
-	v = strings.TrimSpace(v)
-	if v == "" {
-		return 0, false
-	}
-	if secs, err := strconv.ParseUint(v, 10, 32); err == nil {
-		return time.Duration(secs) * time.Second, true
-	}
-	t, err := http.ParseTime(v)
-	if err != nil {
-		return 0, false
-	}
-	return max(t.Sub(now), 0), true
-}
-
 // retryDelay picks the wait before retry n after a response with status and
 // the given Retry-After header: the server's value on 429 and 503 (capped
 // at maxDelay), the back-off schedule otherwise.
 func retryDelay(n, status int, retryAfter string, now time.Time, jitter float64) time.Duration {
 	if status == http.StatusTooManyRequests || status == http.StatusServiceUnavailable {
-		if d, ok := parseRetryAfter(retryAfter, now); ok {
+		if d, ok := transport.ParseRetryAfter(retryAfter, now); ok {
 			return min(d, maxDelay)
 		}
 	}

@@ -4,6 +4,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/akvvm/akvvm/internal/transport"
 )
 
 func FuzzParseToken(f *testing.F) {
@@ -39,9 +41,9 @@ func FuzzParseRetryAfter(f *testing.F) {
 	}
 	now := time.Date(2025, 3, 1, 12, 0, 0, 0, time.UTC)
 	f.Fuzz(func(t *testing.T, v string) {
-		d, ok := parseRetryAfter(v, now)
+		d, ok := transport.ParseRetryAfter(v, now)
 		if d < 0 || (!ok && d != 0) {
-			t.Fatalf("parseRetryAfter(%q) = %v, %v", v, d, ok)
+			t.Fatalf("transport.ParseRetryAfter(%q) = %v, %v", v, d, ok)
 		}
 		if got := retryDelay(1, 429, v, now, 0.5); got < 0 || got > maxDelay {
 			t.Fatalf("retryDelay with Retry-After %q = %v, outside [0, %v]", v, got, maxDelay)

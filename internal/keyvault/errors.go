@@ -7,6 +7,8 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/akvvm/akvvm/internal/transport"
+
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
 )
 
@@ -67,14 +69,8 @@ func (e *Error) RetryAfter(now time.Time) time.Duration {
 	if ms, err := strconv.Atoi(h.Get("retry-after-ms")); err == nil && ms > 0 {
 		return time.Duration(ms) * time.Millisecond
 	}
-	v := h.Get("Retry-After")
-	if s, err := strconv.Atoi(v); err == nil && s > 0 {
-		return time.Duration(s) * time.Second
-	}
-	if t, err := http.ParseTime(v); err == nil && t.After(now) {
-		return t.Sub(now)
-	}
-	return 0
+	d, _ := transport.ParseRetryAfter(h.Get("Retry-After"), now)
+	return d
 }
 
 // Permanent reports whether retrying soon cannot help: the configuration or
