@@ -9,7 +9,9 @@ import (
 
 // WriteFileAtomic writes data to path with mode: a temporary file in the
 // same directory, fsync, rename over path, then fsync of the directory. A
-// failure leaves path as it was and removes the temporary file.
+// failure before the rename leaves path as it was and removes the temporary
+// file; a failure of the directory fsync comes after the new content is in
+// place.
 func WriteFileAtomic(path string, data []byte, mode os.FileMode) (err error) {
 	dir := filepath.Dir(path)
 	tmp, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp-*")
