@@ -42,6 +42,9 @@ func (e *Emulator) applyFault(w http.ResponseWriter, r *http.Request, f Fault, i
 		case <-t.C:
 			next.ServeHTTP(w, r)
 		case <-r.Context().Done():
+			// The client gave up: close the connection so that no
+			// response (not even net/http's implicit empty 200) is sent.
+			closeConnection(w)
 		}
 	case FaultTruncate:
 		rec := newBufferWriter()
@@ -70,6 +73,13 @@ func resetConnection(w http.ResponseWriter) {
 		_ = tcp.SetLinger(0)
 	}
 	_ = conn.Close()
+}
+
+// closeConnection closes the client connection without writing a response.
+func closeConnection(w http.ResponseWriter) {
+	if conn, _, err := http.NewResponseController(w).Hijack(); err == nil {
+		_ = conn.Close()
+	}
 }
 
 // underlyingTCP finds the TCP connection below a (TLS) connection.

@@ -151,7 +151,28 @@ func TestFaultDelayHonoursCancellation(t *testing.T) {
 	req.Header.Set("Authorization", "Bearer "+tok)
 	if resp, err := c.Do(req); err == nil {
 		resp.Body.Close()
-		t.Fatalf("delayed request answered %d before its deadline", resp.StatusCode)
+		t.Fatalf("delayed request answered %d; a delay of 10 minutes must outlast the client's 200 ms deadline", resp.StatusCode)
+	}
+	// The emulator stops waiting when the client leaves: the request is
+	// logged as finished, with no response sent.
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		var done []Request
+		for _, r := range e.Requests() {
+			if r.Op == OpListSecrets {
+				done = append(done, r)
+			}
+		}
+		if len(done) == 1 {
+			if done[0].Status != 0 {
+				t.Errorf("abandoned delayed request logged with status %d, want 0 (nothing sent)", done[0].Status)
+			}
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the emulator still holds the abandoned request 10 s after the client left (logged: %d)", len(done))
+		}
+		time.Sleep(10 * time.Millisecond)
 	}
 }
 
