@@ -2,12 +2,15 @@
 # Runs the whole akvvm test suite. On a fresh Debian machine it first installs what the
 # tests need (as root: apt packages; as anyone: Go tools into GOPATH/bin).
 # Usage: scripts/test.sh            # everything
-#        AKVVM_FUZZTIME=30s scripts/test.sh   # longer fuzzing
+#        AKVVM_FUZZTIME=1000000x scripts/test.sh   # longer fuzzing (inputs per target)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 STATICCHECK_VERSION=v0.8.2   # staticcheck 2026.2.2, supports Go 1.26
-FUZZTIME=${AKVVM_FUZZTIME:-10s}
+# Fuzzing is bounded by a count of inputs, not by time: with a time limit,
+# Go 1.26's fuzz coordinator can fail a target with a bare "context deadline
+# exceeded" at the end of the run (golang/go#75804, fixed in Go 1.27).
+FUZZTIME=${AKVVM_FUZZTIME:-100000x}
 GOBIN_DIR=$(go env GOPATH)/bin
 export PATH="$GOBIN_DIR:$PATH"
 
@@ -50,7 +53,7 @@ GOOS=windows staticcheck ./... ./test/e2e/testdata/winstoredump/
 step "cross-build: handler packages for linux/windows x amd64/arm64 (make package)"
 make package
 
-step "fuzz (${FUZZTIME} per target)"
+step "fuzz (-fuzztime=${FUZZTIME} per target)"
 # Each fuzz target is listed as "package FuzzName" by scripts/fuzz-targets.
 while read -r pkg target; do
 	[ -n "$pkg" ] || continue
