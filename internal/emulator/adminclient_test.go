@@ -126,3 +126,23 @@ func TestNewAdminClientErrors(t *testing.T) {
 		t.Error("NewAdminClient with a missing CA file succeeded")
 	}
 }
+
+// TestEmptyRequestLogIsList checks that an empty request log is served as a
+// JSON list, as the counters are, and never as null.
+func TestEmptyRequestLogIsList(t *testing.T) {
+	e := startEmulator(t, Config{})
+	ac, err := NewAdminClient(e.AdminURL(), e.CAFile())
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	for _, step := range []string{"fresh", "after reset"} {
+		reqs, err := ac.Requests(ctx)
+		if err != nil || reqs == nil || len(reqs) != 0 {
+			t.Errorf("%s: Requests = %#v, %v; want an empty, non-nil list", step, reqs, err)
+		}
+		if err := ac.ResetLog(ctx); err != nil {
+			t.Fatal(err)
+		}
+	}
+}

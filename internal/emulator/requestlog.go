@@ -52,11 +52,12 @@ func (l *requestLog) add(r Request) {
 	l.counts[countKey{r.Op, strings.ToLower(r.Vault)}]++
 }
 
-// Requests returns a copy of the request log, oldest first.
+// Requests returns a copy of the request log, oldest first. An empty log is
+// an empty, non-nil slice, so the admin API answers [] rather than null.
 func (e *Emulator) Requests() []Request {
 	e.reqlog.mu.Lock()
 	defer e.reqlog.mu.Unlock()
-	return slices.Clone(e.reqlog.entries)
+	return append(make([]Request, 0, len(e.reqlog.entries)), e.reqlog.entries...)
 }
 
 // Count returns how many requests for op reached vault since the last
