@@ -39,7 +39,7 @@ wrong and how to fix it, and exits 2.`,
 		Example: `  akvvm validate --settings settings.json
   akvvm validate --settings settings.json --compat 3.0 --platform windows
   akvvm validate --settings /var/lib/waagent/Microsoft.Azure.KeyVault.KeyVaultForLinux-3.0.0/config/0.settings --platform linux
-  az vm extension show -g rg --vm-name vm -n KeyVaultForWindows | akvvm validate --settings - --json`,
+  az vm extension show -g rg --vm-name vm -n KeyVaultForWindows | akvvm validate --settings - --platform windows --json`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if platform == "" {
