@@ -129,11 +129,11 @@ func (f *agentFlags) build(s *config.Settings, log *slog.Logger, progress func(d
 // wireDeps builds the production collaborators of the agent. Only topts,
 // which production leaves empty, differs in tests and the demo.
 func wireDeps(s *config.Settings, topts transport.Options, log *slog.Logger) (agent.Deps, error) {
-	imdsHTTP, err := transport.NewClient(topts, transport.ClientConfig{NoProxy: true, Timeout: time.Minute})
+	imdsHTTP, err := transport.NewClient(topts, transport.ClientConfig{NoProxy: true, Timeout: time.Minute, Logger: log})
 	if err != nil {
 		return agent.Deps{}, err
 	}
-	kvHTTP, err := transport.NewClient(topts, transport.ClientConfig{})
+	kvHTTP, err := transport.NewClient(topts, transport.ClientConfig{Logger: log})
 	if err != nil {
 		return agent.Deps{}, err
 	}

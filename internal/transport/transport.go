@@ -14,6 +14,7 @@ import (
 	"crypto/x509"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net"
 	"net/http"
 	"os"
@@ -119,6 +120,9 @@ type ClientConfig struct {
 	NoProxy bool
 	// Timeout bounds a whole request; zero means no limit.
 	Timeout time.Duration
+	// Logger, when set, gets one Debug line per request: method, host, path
+	// (never the query or headers), status or error, and duration.
+	Logger *slog.Logger
 }
 
 // NewClient returns an HTTP client that applies o.
@@ -143,5 +147,30 @@ func NewClient(o Options, cfg ClientConfig) (*http.Client, error) {
 			return dialer.DialContext(ctx, network, o.resolve(addr))
 		}
 	}
-	return &http.Client{Transport: tr, Timeout: cfg.Timeout}, nil
+	var rt http.RoundTripper = tr
+	if cfg.Logger != nil {
+		rt = logTransport{next: tr, log: cfg.Logger}
+	}
+	return &http.Client{Transport: rt, Timeout: cfg.Timeout}, nil
+}
+
+// logTransport logs each request at Debug.
+type logTransport struct {
+	next http.RoundTripper
+	log  *slog.Logger
+}
+
+func (t logTransport) RoundTrip(r *http.Request) (*http.Response, error) {
+	if !t.log.Enabled(r.Context(), slog.LevelDebug) {
+		return t.next.RoundTrip(r)
+	}
+	start := time.Now()
+	resp, err := t.next.RoundTrip(r)
+	attrs := []any{"method", r.Method, "host", r.URL.Host, "path", r.URL.Path, "duration", time.Since(start)}
+	if err != nil {
+		t.log.DebugContext(r.Context(), "http request failed", append(attrs, "error", err)...)
+		return resp, err
+	}
+	t.log.DebugContext(r.Context(), "http request", append(attrs, "status", resp.StatusCode)...)
+	return resp, nil
 }

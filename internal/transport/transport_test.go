@@ -1,8 +1,10 @@
 package transport
 
 import (
+	"bytes"
 	"encoding/pem"
 	"io"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -122,5 +124,53 @@ func TestRootCAsErrors(t *testing.T) {
 	}
 	if _, err := (Options{CAFile: empty}).RootCAs(); err == nil || !strings.Contains(err.Error(), "no PEM certificate") {
 		t.Errorf("CA file without certificates: err = %v", err)
+	}
+}
+
+// TestClientLogsRequestsAtDebug checks the one Debug line per request that
+// --log-level debug promises, and that it leaves out the query.
+func TestClientLogsRequestsAtDebug(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.WriteHeader(http.StatusTeapot)
+	}))
+	var buf bytes.Buffer
+	for _, level := range []slog.Level{slog.LevelInfo, slog.LevelDebug} {
+		buf.Reset()
+		log := slog.New(slog.NewTextHandler(&buf, &slog.HandlerOptions{Level: level}))
+		c, err := NewClient(Options{}, ClientConfig{Logger: log})
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp, err := c.Get(srv.URL + "/secrets/web?api-version=7.5&hidden=q")
+		if err != nil {
+			t.Fatal(err)
+		}
+		_ = resp.Body.Close()
+		got := buf.String()
+		if level == slog.LevelInfo {
+			if got != "" {
+				t.Errorf("at info: logged %q, want nothing", got)
+			}
+			continue
+		}
+		if strings.Count(got, "\n") != 1 || !strings.Contains(got, "method=GET") || !strings.Contains(got, "path=/secrets/web") || !strings.Contains(got, "status=418") {
+			t.Errorf("at debug: logged %q, want one line with method, path and status", got)
+		}
+		if strings.Contains(got, "hidden") || strings.Contains(got, "api-version") {
+			t.Errorf("at debug: logged the query: %q", got)
+		}
+	}
+	srv.Close()
+	buf.Reset()
+	log := slog.New(slog.NewTextHandler(&buf, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	c, err := NewClient(Options{}, ClientConfig{Logger: log})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.Get(srv.URL + "/x"); err == nil {
+		t.Fatal("request to a closed server succeeded")
+	}
+	if got := buf.String(); !strings.Contains(got, "http request failed") || !strings.Contains(got, "error=") {
+		t.Errorf("failed request: logged %q, want the failure", got)
 	}
 }
