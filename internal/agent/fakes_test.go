@@ -195,7 +195,9 @@ func (m *memStore) versions(ref store.Ref) []string {
 	return out
 }
 
-// testPKI issues PEM certificate secrets for tests.
+// testPKI issues PEM certificate secrets for tests. Their validity is anchored
+// at t0, where the harness clock starts, not at the wall clock, so the chain
+// check gives the same answer on any day the tests run.
 type testPKI struct {
 	root    *x509.Certificate
 	rootKey *ecdsa.PrivateKey
@@ -209,7 +211,7 @@ func newTestPKI(t *testing.T) *testPKI {
 		t.Fatal(err)
 	}
 	tmpl := &x509.Certificate{SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "test root"},
-		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(24 * time.Hour),
+		NotBefore: t0.Add(-48 * time.Hour), NotAfter: t0.Add(365 * 24 * time.Hour),
 		IsCA: true, BasicConstraintsValid: true, KeyUsage: x509.KeyUsageCertSign}
 	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
 	if err != nil {
@@ -232,7 +234,7 @@ func (p *testPKI) leafPEM(t *testing.T, dns string, selfSigned bool) string {
 	}
 	p.serial++
 	tmpl := &x509.Certificate{SerialNumber: big.NewInt(p.serial), Subject: pkix.Name{CommonName: dns}, DNSNames: []string{dns},
-		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(12 * time.Hour),
+		NotBefore: t0.Add(-24 * time.Hour), NotAfter: t0.Add(180 * 24 * time.Hour),
 		KeyUsage: x509.KeyUsageDigitalSignature, ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth}}
 	parent, signer := p.root, any(p.rootKey)
 	if selfSigned {
