@@ -3,16 +3,12 @@
 package e2e
 
 import (
-	"context"
 	"encoding/json"
-	"errors"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/akvvm/akvvm/internal/emulator"
 	"github.com/akvvm/akvvm/internal/handler"
@@ -110,43 +106,6 @@ func (g *winGuestAgent) run(t *testing.T, op string, seq int) (string, int) {
 	}
 	out, errOut, code := g.w.runIn(t, g.dir, env, "cmd", "/c", command)
 	return out + errOut, code
-}
-
-// runIn runs a Windows program under Wine in dir with extra environment
-// variables, like wineBox.runEnv: output goes to files, not pipes.
-func (w *wineBox) runIn(t *testing.T, dir string, env []string, exe string, args ...string) (stdout, stderr string, code int) {
-	t.Helper()
-	var files [2]*os.File
-	for i := range files {
-		f, err := os.CreateTemp(w.dir, "out-")
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer os.Remove(f.Name())
-		files[i] = f
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute) // the guest agent's enable limit
-	defer cancel()
-	cmd := exec.CommandContext(ctx, "wine", append([]string{exe}, args...)...)
-	cmd.Dir = dir
-	cmd.Stdout, cmd.Stderr = files[0], files[1]
-	cmd.Env = append(os.Environ(), env...)
-	runErr := cmd.Run()
-	var ee *exec.ExitError
-	switch {
-	case runErr == nil:
-	case errors.As(runErr, &ee):
-		code = ee.ExitCode()
-	default:
-		t.Fatalf("wine %s: %v", exe, runErr)
-	}
-	var out [2]string
-	for i, f := range files {
-		f.Close()
-		b, _ := os.ReadFile(f.Name())
-		out[i] = string(b)
-	}
-	return out[0], out[1], code
 }
 
 // writeSettings writes <seq>.settings in the RuntimeSettings form.
