@@ -103,8 +103,11 @@ func descend(o *object, path string, r *report, keys ...string) (*object, string
 }
 
 // checkExtension compares the extension type and version of an ARM or CLI
-// object with the schema the caller chose.
+// object with the schema the caller chose. When the type belongs to the
+// other platform, one problem names both flags to use; the version is then
+// judged against that platform's schemas, not the chosen one.
 func checkExtension(o *object, path string, s Schema, r *report) {
+	got, rawVersion := handlerVersion(o)
 	for _, key := range []string{"type", "typePropertiesType"} {
 		t, _ := o.vals[key].(string)
 		want := strings.Fields(s.String())[0]
@@ -113,29 +116,40 @@ func checkExtension(o *object, path string, s Schema, r *report) {
 			if s.Platform == Linux {
 				other = Windows
 			}
-			r.add(field(path, key), fmt.Sprintf("the extension is %s, but the settings are being read as %s", t, s),
-				fmt.Sprintf("Validate with --platform %s.", other))
+			fix := fmt.Sprintf("Validate with --platform %s.", other)
+			if got != "" {
+				if _, err := ParseSchema(string(other), got); err == nil {
+					fix = fmt.Sprintf("Validate with --platform %s --compat %s.", other, got)
+				} else {
+					fix = fmt.Sprintf("Validate with --platform %s; its versions are %s, not %s.", other, versionsOf(other), rawVersion)
+				}
+			}
+			r.add(field(path, key), fmt.Sprintf("the extension is %s, but the settings are being read as %s", t, s), fix)
+			return
 		}
 	}
-	raw, has := o.vals["typeHandlerVersion"]
-	if !has {
-		return
+	if got != "" && got != s.Version {
+		r.add(field(path, "typeHandlerVersion"), fmt.Sprintf("the extension version is %s, but the settings are being read with the %s schema", rawVersion, s),
+			fmt.Sprintf("Validate with --compat %s, or move the settings to the %s schema and set typeHandlerVersion to %q.", got, s.Version, s.Version))
 	}
-	var v string
-	switch t := raw.(type) {
+}
+
+// handlerVersion returns typeHandlerVersion as major.minor ("4" is "4.0")
+// and as written; both are empty when it is absent.
+func handlerVersion(o *object) (majorMinor, raw string) {
+	switch t := o.vals["typeHandlerVersion"].(type) {
 	case string:
-		v = t
+		raw = t
 	case json.Number:
-		v = t.String()
+		raw = t.String()
+	default:
+		return "", ""
 	}
-	parts := strings.SplitN(v, ".", 3)
+	parts := strings.SplitN(raw, ".", 3)
 	if len(parts) == 1 {
 		parts = append(parts, "0")
 	}
-	if got := parts[0] + "." + parts[1]; got != s.Version {
-		r.add(field(path, "typeHandlerVersion"), fmt.Sprintf("the extension version is %s, but the settings are being read with the %s schema", v, s),
-			fmt.Sprintf("Validate with --compat %s, or move the settings to the %s schema and set typeHandlerVersion to %q.", got, s.Version, s.Version))
-	}
+	return parts[0] + "." + parts[1], raw
 }
 
 // parseSettings reads the settings object o found at prefix.
