@@ -141,6 +141,8 @@ type memStore struct {
 	mu       sync.Mutex
 	items    map[store.Ref][]store.Installed // newest first
 	installs int
+	switches int
+	deletes  int
 	failWith error
 }
 
@@ -155,25 +157,51 @@ func (m *memStore) Install(_ context.Context, _ store.Target, c store.Certificat
 	m.installs++
 	rec := store.Installed{Ref: c.Ref, Version: c.Version, Thumbprint: fmt.Sprintf("%X", c.Leaf.SerialNumber),
 		NotAfter: c.Leaf.NotAfter, Location: "mem:" + c.Version}
-	m.items[c.Ref] = append([]store.Installed{rec}, m.items[c.Ref]...)
+	rest := slices.DeleteFunc(slices.Clone(m.items[c.Ref]), func(in store.Installed) bool { return in.Version == c.Version })
+	m.items[c.Ref] = append([]store.Installed{rec}, rest...)
 	return rec, nil
 }
 
 func (m *memStore) List(_ context.Context, _ store.Target, ref store.Ref) ([]store.Installed, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	return slices.Clone(m.items[ref]), nil
+	out := slices.Clone(m.items[ref])
+	for i := range out {
+		out[i].Current = i == 0
+	}
+	return out, nil
 }
 
-func (m *memStore) Prune(_ context.Context, _ store.Target, ref store.Ref, keep int) ([]store.Installed, error) {
+func (m *memStore) MakeCurrent(_ context.Context, _ store.Target, ref store.Ref, version string) (store.Installed, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	items := m.items[ref]
-	if len(items) <= keep {
-		return nil, nil
+	i := slices.IndexFunc(items, func(in store.Installed) bool { return in.Version == version })
+	if i < 0 {
+		return store.Installed{}, fmt.Errorf("version %s is not installed", version)
 	}
-	removed := slices.Clone(items[keep:])
-	m.items[ref] = items[:keep]
+	m.switches++
+	rec := items[i]
+	m.items[ref] = append([]store.Installed{rec}, slices.Delete(slices.Clone(items), i, i+1)...)
+	return rec, nil
+}
+
+func (m *memStore) Delete(_ context.Context, _ store.Target, ref store.Ref, versions []string) ([]store.Installed, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	var kept, removed []store.Installed
+	for i, in := range m.items[ref] {
+		if slices.Contains(versions, in.Version) {
+			if i == 0 {
+				return nil, fmt.Errorf("version %s is current", in.Version)
+			}
+			removed = append(removed, in)
+			continue
+		}
+		kept = append(kept, in)
+	}
+	m.deletes += len(removed)
+	m.items[ref] = kept
 	return removed, nil
 }
 

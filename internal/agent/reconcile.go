@@ -61,7 +61,7 @@ func (a *Agent) syncCert(ctx context.Context, spec Spec, c CertSpec) (result, er
 		}
 	}
 	if res.installed > 0 && spec.Keep > 0 {
-		removed, err := a.deps.Store.Prune(ctx, c.Target, c.Ref, spec.Keep)
+		removed, err := a.prune(ctx, c, spec.Keep)
 		if err != nil {
 			a.log.Warn("could not remove old versions", "certificate", c.Key(), "error", err)
 		}
@@ -193,4 +193,20 @@ func classify(err error) error {
 		return &syncError{err: err, permanent: kv.Permanent()}
 	}
 	return &syncError{err: err}
+}
+
+// prune removes all but the keep newest installed versions.
+func (a *Agent) prune(ctx context.Context, c CertSpec, keep int) ([]store.Installed, error) {
+	installed, err := a.deps.Store.List(ctx, c.Target, c.Ref)
+	if err != nil && !errors.Is(err, store.ErrMissingFiles) {
+		return nil, err
+	}
+	if len(installed) <= keep {
+		return nil, nil
+	}
+	var old []string
+	for _, in := range installed[keep:] {
+		old = append(old, in.Version)
+	}
+	return a.deps.Store.Delete(ctx, c.Target, c.Ref, old)
 }

@@ -66,7 +66,10 @@ func (emptyStore) Install(context.Context, store.Target, store.Certificate) (sto
 func (emptyStore) List(context.Context, store.Target, store.Ref) ([]store.Installed, error) {
 	return nil, nil
 }
-func (emptyStore) Prune(context.Context, store.Target, store.Ref, int) ([]store.Installed, error) {
+func (emptyStore) MakeCurrent(context.Context, store.Target, store.Ref, string) (store.Installed, error) {
+	return store.Installed{}, fmt.Errorf("unexpected MakeCurrent")
+}
+func (emptyStore) Delete(context.Context, store.Target, store.Ref, []string) ([]store.Installed, error) {
 	return nil, nil
 }
 

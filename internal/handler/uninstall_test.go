@@ -32,8 +32,11 @@ func (s *removalStore) Install(context.Context, store.Target, store.Certificate)
 func (s *removalStore) List(context.Context, store.Target, store.Ref) ([]store.Installed, error) {
 	return nil, errors.New("unexpected List")
 }
-func (s *removalStore) Prune(context.Context, store.Target, store.Ref, int) ([]store.Installed, error) {
-	return nil, errors.New("unexpected Prune")
+func (s *removalStore) MakeCurrent(context.Context, store.Target, store.Ref, string) (store.Installed, error) {
+	return store.Installed{}, errors.New("unexpected MakeCurrent")
+}
+func (s *removalStore) Delete(context.Context, store.Target, store.Ref, []string) ([]store.Installed, error) {
+	return nil, errors.New("unexpected Delete")
 }
 func (s *removalStore) Remove(_ context.Context, t store.Target, ref store.Ref) ([]store.Installed, error) {
 	call := t.Location + " " + ref.Vault + "/" + ref.Name

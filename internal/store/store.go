@@ -94,23 +94,44 @@ type Installed struct {
 	InstalledAt time.Time
 	// Location is where it lives: a file path, or store\thumbprint on Windows.
 	Location string
+	// Current marks the version the store presents as current: the target
+	// of the Linux link, or on Windows the version installed or made
+	// current last.
+	Current bool
 }
 
-// Store installs, lists and prunes certificate versions.
+// Store installs, lists, switches and removes certificate versions.
 type Store interface {
 	// Install puts c at t and makes it the current version. Installing a
-	// version that is already installed is a no-op that returns its record.
+	// version that is already installed makes it current and returns its
+	// record.
 	Install(ctx context.Context, t Target, c Certificate) (Installed, error)
-	// List returns the versions of ref that akvvm installed at t, newest first.
+	// List returns the versions of ref that akvvm installed at t: the
+	// current one first, then the others, newest installed first.
 	List(ctx context.Context, t Target, ref Ref) ([]Installed, error)
-	// Prune removes all but the keep newest versions of ref at t and
-	// returns what it removed.
-	Prune(ctx context.Context, t Target, ref Ref, keep int) ([]Installed, error)
+	// MakeCurrent makes an installed version of ref current again without
+	// downloading it, also backwards to an older version: the Linux link
+	// moves to it; on Windows, with t.LinkOnRenewal, the version that was
+	// current gets a renewal link to it and its own renewal link is
+	// cleared. A version that is not installed is an error.
+	MakeCurrent(ctx context.Context, t Target, ref Ref, version string) (Installed, error)
+	// Delete removes the listed versions of ref at t and returns what it
+	// removed. It refuses to remove the current version; a version that
+	// is not installed is skipped.
+	Delete(ctx context.Context, t Target, ref Ref, versions []string) ([]Installed, error)
 	// Remove removes every version of ref that akvvm installed at t, and
 	// the link it maintains (Linux), and returns what it removed. Nothing
 	// akvvm did not install is touched; removing what is already gone
 	// succeeds with nothing removed.
 	Remove(ctx context.Context, t Target, ref Ref) ([]Installed, error)
+}
+
+// Recoverer is a Store that cleans up after a crash: it removes its own
+// temporary files and finishes or undoes writes a killed process left
+// half done. The agent calls it at start and before every pass, for every
+// target of its spec; it never touches anything akvvm did not write.
+type Recoverer interface {
+	Recover(ctx context.Context, targets []Target) error
 }
 
 // Thumbprint returns the upper-case hex SHA-1 of a DER certificate, as
