@@ -16,15 +16,20 @@ type SecretSource interface {
 	Get(ctx context.Context, vaultURL, name, version string) (*keyvault.Secret, error)
 }
 
-// Event describes a newly installed version.
+// Event describes a change of the current version: a newly installed
+// version, or an installed one made current again.
 type Event struct {
 	Cert CertSpec
 	// Previous is the version that was current before, nil on first install.
 	Previous *store.Installed
 	// Installed is the new current version.
 	Installed store.Installed
-	// Bundle is the decoded certificate that was installed.
+	// Bundle is the decoded certificate that was installed; nil when an
+	// installed version was made current again without a download.
 	Bundle *certbundle.Bundle
+	// Rollback says Previous was withdrawn in the vault (disabled, expired
+	// or gone) and Installed is an older version made current again.
+	Rollback bool
 }
 
 // Notifier runs a renewal side effect. Its failure is reported and never
