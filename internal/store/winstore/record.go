@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -22,6 +23,19 @@ type record struct {
 	Location    string    `json:"location"`
 	Store       string    `json:"store"`
 	InstalledAt time.Time `json:"installedAt"`
+	// CurrentAt is when MakeCurrent last made this version current again;
+	// zero (and absent from the JSON) until then, so markers written
+	// before it existed still parse.
+	CurrentAt time.Time `json:"currentAt,omitzero"`
+}
+
+// currentSince is when this version last became current: the later of
+// InstalledAt and CurrentAt. The version with the latest one is current.
+func (r record) currentSince() time.Time {
+	if r.CurrentAt.After(r.InstalledAt) {
+		return r.CurrentAt
+	}
+	return r.InstalledAt
 }
 
 // marker encodes r as a description property value.
@@ -62,4 +76,29 @@ func parseMarker(desc string) (record, error) {
 func (r record) matches(t store.Target, ref store.Ref) bool {
 	return r.Vault == ref.Vault && r.Name == ref.Name &&
 		strings.EqualFold(r.Location, t.Location) && strings.EqualFold(r.Store, t.StoreName)
+}
+
+// currentFirst orders versions as List returns them: the current one (the
+// latest currentSince) first, then the others newest installed first. Ties
+// go to the higher version string, so the order never depends on the
+// store's enumeration order.
+func currentFirst[T any](xs []T, rec func(T) record) {
+	slices.SortStableFunc(xs, func(a, b T) int {
+		ra, rb := rec(a), rec(b)
+		if c := rb.InstalledAt.Compare(ra.InstalledAt); c != 0 {
+			return c
+		}
+		return strings.Compare(rb.Version, ra.Version)
+	})
+	cur := 0
+	for i := range xs {
+		if rec(xs[i]).currentSince().After(rec(xs[cur]).currentSince()) {
+			cur = i
+		}
+	}
+	if cur > 0 {
+		c := xs[cur]
+		copy(xs[1:cur+1], xs[:cur])
+		xs[0] = c
+	}
 }
