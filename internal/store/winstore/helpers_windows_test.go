@@ -98,7 +98,7 @@ func version(n int) string { return strings.Repeat("0", 31) + string(rune('0'+n)
 func cleanup(t *testing.T, s *Store, tg store.Target, ref store.Ref, ca *testCA) {
 	t.Helper()
 	t.Cleanup(func() {
-		if _, err := s.Prune(context.Background(), tg, ref, 0); err != nil {
+		if _, err := s.Remove(context.Background(), tg, ref); err != nil {
 			t.Errorf("cleanup: %v", err)
 		}
 		if ca != nil {

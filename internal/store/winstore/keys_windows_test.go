@@ -37,7 +37,7 @@ func leafKey(t *testing.T, tg store.Target, c store.Certificate) keyInfo {
 	return k
 }
 
-func TestEachVersionHasItsOwnCNGKeyAndPruneRemovesIt(t *testing.T) {
+func TestEachVersionHasItsOwnCNGKeyAndDeleteRemovesIt(t *testing.T) {
 	skipOnWine(t, "keys are CAPI only, in one shared container per user")
 	tg := store.Target{Location: "CurrentUser", StoreName: "MY"}
 	s := New(Options{})
@@ -57,11 +57,11 @@ func TestEachVersionHasItsOwnCNGKeyAndPruneRemovesIt(t *testing.T) {
 	if k1.provType != 0 || k2.provType != 0 {
 		t.Fatalf("keys are not CNG: provider types %d, %d", k1.provType, k2.provType)
 	}
-	if _, err := s.Prune(context.Background(), tg, ref, 1); err != nil {
+	if _, err := s.Delete(context.Background(), tg, ref, []string{version(1)}); err != nil {
 		t.Fatal(err)
 	}
 	if err := deleteKey(k1); err == nil {
-		t.Fatal("the pruned version's key was still there")
+		t.Fatal("the deleted version's key was still there")
 	}
 }
 

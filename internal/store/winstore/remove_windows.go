@@ -8,15 +8,27 @@ import (
 )
 
 // Remove removes every version of ref that carries akvvm's marker at t,
-// with its private key unless another certificate still uses the key
-// container (under Wine keys stay: Wine shares one container per user).
-// Intermediates in CA are shared with other certificates and stay, as does
-// every certificate without akvvm's marker. Removing what is already gone
-// succeeds with nothing removed.
-func (s *Store) Remove(ctx context.Context, t store.Target, ref store.Ref) ([]store.Installed, error) {
-	removed, err := s.Prune(ctx, t, ref, 0)
-	for _, in := range removed {
-		s.log.Info("removed certificate version", "store", t.Location+`\`+t.StoreName, "version", in.Version, "thumbprint", in.Thumbprint)
+// the current one included, with its private key unless another
+// certificate still uses the key container (under Wine keys stay: Wine
+// shares one container per user). Intermediates in CA are shared with
+// other certificates and stay, as does every certificate without akvvm's
+// marker. Removing what is already gone succeeds with nothing removed.
+func (s *Store) Remove(_ context.Context, t store.Target, ref store.Ref) ([]store.Installed, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	st, err := openSystemStore(t.Location, t.StoreName)
+	if err != nil {
+		return nil, err
+	}
+	es := st.managed(t, ref)
+	all := make([]int, len(es))
+	for i := range es {
+		all[i] = i
+	}
+	removed, err := s.deleteEntries(st, t, es, all)
+	freeEntries(es)
+	if cerr := st.close(); cerr != nil && err == nil {
+		err = cerr
 	}
 	if err != nil {
 		return removed, fmt.Errorf("removing %s/%s from %s\\%s (%w): fix the cause and remove again", ref.Vault, ref.Name, t.Location, t.StoreName, err)

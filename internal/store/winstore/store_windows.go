@@ -25,7 +25,7 @@ import (
 type Options struct {
 	// Logger receives notices such as steps skipped under Wine; default discards.
 	Logger *slog.Logger
-	// Now tells time for InstalledAt; default time.Now.
+	// Now tells time for InstalledAt and CurrentAt; default time.Now.
 	Now func() time.Time
 }
 
@@ -36,6 +36,8 @@ type Store struct {
 	wine string
 	// mu serialises changes so two installs never interleave their links.
 	mu sync.Mutex
+	// fault, set only by tests, fails the named step of a change.
+	fault func(step string) error
 }
 
 var _ store.Store = (*Store)(nil)
@@ -55,7 +57,9 @@ func New(o Options) *Store {
 	return s
 }
 
-// List returns the versions of ref akvvm installed at t, newest first.
+// List returns the versions of ref akvvm installed at t: the current one
+// (installed or made current last) first, then the others newest installed
+// first.
 func (s *Store) List(_ context.Context, t store.Target, ref store.Ref) ([]store.Installed, error) {
 	st, err := openSystemStore(t.Location, t.StoreName)
 	if err != nil {
@@ -72,7 +76,8 @@ func (s *Store) List(_ context.Context, t store.Target, ref store.Ref) ([]store.
 }
 
 // Install imports c's leaf and key into t, its intermediates into CA, and
-// links the previous version to it when t.LinkOnRenewal is set.
+// links the previous current version to it when t.LinkOnRenewal is set.
+// A version that is already installed is made current as MakeCurrent does.
 func (s *Store) Install(_ context.Context, t store.Target, c store.Certificate) (store.Installed, error) {
 	if c.Leaf == nil || c.Key == nil {
 		return store.Installed{}, errors.New("certificate has no leaf or no private key")
@@ -100,11 +105,14 @@ func (s *Store) Install(_ context.Context, t store.Target, c store.Certificate) 
 	// Contexts are freed before their store is closed: Wine frees them with
 	// the store, and freeing them afterwards corrupts its heap.
 	existing := st.managed(t, c.Ref)
-	for _, e := range existing {
+	for i, e := range existing {
 		if e.rec.Version == c.Version {
-			rec := e.installed(t)
+			rec, err := s.makeCurrent(st, t, existing, i)
 			freeEntries(existing)
-			return rec, st.close()
+			if cerr := st.close(); cerr != nil && err == nil {
+				err = cerr
+			}
+			return rec, err
 		}
 	}
 	if err := st.checkNotForeign(t, c); err != nil {
@@ -112,10 +120,8 @@ func (s *Store) Install(_ context.Context, t store.Target, c store.Certificate) 
 		_ = st.close()
 		return store.Installed{}, err
 	}
-	rec := record{Vault: c.Vault, Name: c.Name, Version: c.Version, Location: t.Location, Store: t.StoreName, InstalledAt: s.now().UTC()}
-	if len(existing) > 0 && !rec.InstalledAt.After(existing[0].rec.InstalledAt) {
-		rec.InstalledAt = existing[0].rec.InstalledAt.Add(time.Microsecond)
-	}
+	rec := record{Vault: c.Vault, Name: c.Name, Version: c.Version, Location: t.Location, Store: t.StoreName,
+		InstalledAt: after(s.now().UTC(), existing)}
 	installed, err := s.install(st, t, c, rec, keyFlags, sddl, existing)
 	freeEntries(existing)
 	if cerr := st.close(); cerr != nil && err == nil {
@@ -188,6 +194,8 @@ func (s *Store) install(st *sysStore, t store.Target, c store.Certificate, rec r
 		dropKey()
 		return store.Installed{}, fmt.Errorf("set the friendly name: %w", err)
 	}
+	// existing[0] is the current version (managed's order), which need not
+	// be the newest installed one after MakeCurrent.
 	if t.LinkOnRenewal && len(existing) > 0 && existing[0].thumb != thumbprint(c.Leaf.Raw) {
 		sum := sha1.Sum(c.Leaf.Raw)
 		if err := setBlobProperty(existing[0].ctx, propRenewal, sum[:]); err != nil {
@@ -197,7 +205,7 @@ func (s *Store) install(st *sysStore, t store.Target, c store.Certificate, rec r
 		}
 	}
 	windows.CertFreeCertificateContext(added)
-	e := entry{rec: rec, thumb: thumbprint(c.Leaf.Raw), cert: c.Leaf}
+	e := entry{rec: rec, thumb: thumbprint(c.Leaf.Raw), cert: c.Leaf, current: true}
 	return e.installed(t), nil
 }
 
@@ -290,45 +298,4 @@ func (s *Store) addIntermediates(t store.Target, c store.Certificate) error {
 		err = cerr
 	}
 	return err
-}
-
-// Prune removes all but the keep newest versions of ref at t, with their
-// keys unless another certificate still uses the key container.
-func (s *Store) Prune(_ context.Context, t store.Target, ref store.Ref, keep int) ([]store.Installed, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	st, err := openSystemStore(t.Location, t.StoreName)
-	if err != nil {
-		return nil, err
-	}
-	es := st.managed(t, ref)
-	var removed []store.Installed
-	var errs []error
-	for i := range es {
-		if i < max(keep, 0) {
-			continue
-		}
-		e := &es[i]
-		key, hasKey := keyProvInfo(e.ctx)
-		err := windows.CertDeleteCertificateFromStore(e.ctx)
-		e.ctx = nil // freed by the delete, even on failure
-		if err != nil {
-			errs = append(errs, fmt.Errorf("remove version %s (%s): %w", e.rec.Version, e.thumb, err))
-			continue
-		}
-		st.changed = true
-		removed = append(removed, e.installed(t))
-		if hasKey && !st.keyContainerInUse(key.container, nil) {
-			if s.wine != "" {
-				s.log.Debug("key of a removed version kept: Wine shares one key container per user", "version", e.rec.Version)
-			} else if err := deleteKey(key); err != nil {
-				errs = append(errs, fmt.Errorf("remove the key of version %s: %w", e.rec.Version, err))
-			}
-		}
-	}
-	freeEntries(es)
-	if err := st.close(); err != nil {
-		errs = append(errs, err)
-	}
-	return removed, errors.Join(errs...)
 }

@@ -21,6 +21,7 @@ import (
 // seen is what a new process reads back about one installed version.
 type seen struct {
 	Version, Thumbprint, FriendlyName, Renewal string
+	Current                                    bool
 }
 
 // TestHelperProcess lists ref at a target in a separate process; the
@@ -42,7 +43,7 @@ func TestHelperProcess(t *testing.T) {
 	for _, e := range es {
 		fn, _ := getStringProperty(e.ctx, propFriendlyName)
 		ren, _ := getProperty(e.ctx, propRenewal)
-		out = append(out, seen{Version: e.rec.Version, Thumbprint: e.thumb, FriendlyName: fn, Renewal: strings.ToUpper(hex.EncodeToString(ren))})
+		out = append(out, seen{Version: e.rec.Version, Thumbprint: e.thumb, FriendlyName: fn, Renewal: strings.ToUpper(hex.EncodeToString(ren)), Current: e.current})
 	}
 	b, _ := json.Marshal(out)
 	fmt.Printf("\nRESULT %s\n", b)
@@ -142,7 +143,7 @@ func TestInstallAgainIsANoOp(t *testing.T) {
 	}
 }
 
-func TestRenewalLinkAndTwoVersionPruning(t *testing.T) {
+func TestRenewalLinkAndDeletingTheOldest(t *testing.T) {
 	tg := store.Target{Location: "LocalMachine", StoreName: "MY", LinkOnRenewal: true}
 	s := New(Options{})
 	ca := newTestCA(t)
@@ -158,8 +159,8 @@ func TestRenewalLinkAndTwoVersionPruning(t *testing.T) {
 		}
 	}
 	back := readBack(t, tg, ref)
-	if len(back) != 3 {
-		t.Fatalf("a new process sees %d versions, want 3: %+v", len(back), back)
+	if len(back) != 3 || !back[0].Current || back[1].Current || back[2].Current {
+		t.Fatalf("a new process sees %+v, want 3 versions, the first current", back)
 	}
 	// Newest first: v3 (no link), v2 → v3, v1 → v2.
 	for i, want := range []string{"", thumbprint(certs[2].Leaf.Raw), thumbprint(certs[1].Leaf.Raw)} {
@@ -167,12 +168,12 @@ func TestRenewalLinkAndTwoVersionPruning(t *testing.T) {
 			t.Errorf("version %s renewal link = %q, want %q (entry %d)", back[i].Version, back[i].Renewal, want, i)
 		}
 	}
-	removed, err := s.Prune(ctx, tg, ref, 2)
+	removed, err := s.Delete(ctx, tg, ref, []string{version(1)})
 	if err != nil {
 		t.Fatal(err)
 	}
 	if len(removed) != 1 || removed[0].Version != version(1) {
-		t.Fatalf("Prune removed %+v, want version 1 only", removed)
+		t.Fatalf("Delete removed %+v, want version 1 only", removed)
 	}
 	if ok, _ := findCert(t, tg.Location, tg.StoreName, certs[0].Leaf, 0); ok {
 		t.Error("pruned version still in the store")
@@ -225,7 +226,7 @@ func TestForeignCertificatesAreNeverTouched(t *testing.T) {
 	if l, _ := s.List(ctx, tg, ref); len(l) != 2 {
 		t.Fatalf("List = %+v, want only akvvm's two versions", l)
 	}
-	if _, err := s.Prune(ctx, tg, ref, 0); err != nil {
+	if _, err := s.Remove(ctx, tg, ref); err != nil {
 		t.Fatal(err)
 	}
 	for _, c := range []struct {
@@ -293,7 +294,7 @@ func TestWineDetection(t *testing.T) {
 
 // The very certificate akvvm is asked to install may already be in the
 // store, put there by hand: Install must refuse rather than replace it (and
-// take it over, so that a later Prune or Remove would delete it).
+// take it over, so that a later Delete or Remove would delete it).
 func TestInstallRefusesACertificateItDidNotInstall(t *testing.T) {
 	tg := store.Target{Location: "LocalMachine", StoreName: "MY"}
 	s := New(Options{})

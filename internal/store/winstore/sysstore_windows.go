@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"runtime"
-	"slices"
 	"strings"
 	"unsafe"
 
@@ -91,10 +90,13 @@ type entry struct {
 	ctx   *windows.CertContext // a duplicate: free it or pass it to delete
 	thumb string
 	cert  *x509.Certificate
+	// current marks the version the store presents as current.
+	current bool
 }
 
-// managed returns the versions of ref at t that carry akvvm's marker,
-// newest first. The caller frees every entry.
+// managed returns the versions of ref at t that carry akvvm's marker, in
+// List's order: the current one first (marked), then the others newest
+// installed first. The caller frees every entry.
 func (s *sysStore) managed(t store.Target, ref store.Ref) []entry {
 	var out []entry
 	s.each(func(ctx *windows.CertContext) bool {
@@ -114,7 +116,10 @@ func (s *sysStore) managed(t store.Target, ref store.Ref) []entry {
 		out = append(out, entry{rec: rec, ctx: windows.CertDuplicateCertificateContext(ctx), thumb: thumbprint(raw), cert: cert})
 		return true
 	})
-	slices.SortStableFunc(out, func(a, b entry) int { return b.rec.InstalledAt.Compare(a.rec.InstalledAt) })
+	currentFirst(out, func(e entry) record { return e.rec })
+	if len(out) > 0 {
+		out[0].current = true
+	}
 	return out
 }
 
@@ -134,6 +139,7 @@ func (e entry) installed(t store.Target) store.Installed {
 		NotAfter:    e.cert.NotAfter,
 		InstalledAt: e.rec.InstalledAt,
 		Location:    t.Location + `\` + t.StoreName + `\` + e.thumb,
+		Current:     e.current,
 	}
 }
 
@@ -143,7 +149,7 @@ func thumbprint(der []byte) string { return store.Thumbprint(der) }
 // checkNotForeign refuses to install c when the store already holds the
 // same certificate without akvvm's marker for c's certificate at t: adding
 // it would replace that certificate (its key link and description) and
-// hand it to a later Prune or Remove.
+// hand it to a later Delete or Remove.
 func (s *sysStore) checkNotForeign(t store.Target, c store.Certificate) error {
 	ctx := s.find(c.Leaf.Raw)
 	if ctx == nil {
