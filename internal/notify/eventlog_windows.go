@@ -2,7 +2,6 @@ package notify
 
 import (
 	"context"
-	"crypto/x509"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -37,36 +36,28 @@ func RemoveSource() error {
 type EventLog struct {
 	// Log receives why an event was or was not written.
 	Log *slog.Logger
-	// Previous reads the previous version's leaf from the store; nil reads
-	// it with crypt32.
-	Previous func(location, storeName, thumbprint string) (*x509.Certificate, error)
+	// Read reads a leaf from the store by thumbprint: the previous
+	// version's, and the new current one's when it was made current again
+	// without a download. Nil reads it with crypt32.
+	Read ReadFunc
 }
 
 var _ agent.Notifier = (*EventLog)(nil)
 
-// Notify writes event 1001 when Decide says it is due.
+// Notify writes event 1001 when Prepare says it is due.
 func (n *EventLog) Notify(_ context.Context, e agent.Event) error {
 	log := n.Log
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	var prev *x509.Certificate
-	if e.Previous != nil {
-		read := n.Previous
-		if read == nil {
-			read = readStoreCert
-		}
-		c, err := read(e.Cert.Target.Location, e.Cert.Target.StoreName, e.Previous.Thumbprint)
-		if err != nil {
-			log.Warn("cannot read the previous version to compare its names; raising event 1001 anyway",
-				"certificate", e.Cert.Key(), "thumbprint", e.Previous.Thumbprint, "error", err)
-		}
-		prev = c
+	read := n.Read
+	if read == nil {
+		read = readStoreCert
 	}
-	r, due := Decide(e, prev)
+	r, due := Prepare(e, read, log)
 	if !due {
 		log.Info("no event 1001: the new version shares no subject alternative name with the previous one",
-			"certificate", e.Cert.Key(), "old", r.OldThumbprint, "new", r.NewThumbprint)
+			"certificate", e.Cert.Key(), "kind", r.Kind, "old", r.OldThumbprint, "new", r.NewThumbprint)
 		return nil
 	}
 	if err := Report(r); err != nil {

@@ -20,22 +20,32 @@ const childEnv = "AKVVM_NOTIFY_TEST_CHILD"
 
 // TestMain runs the child part when childEnv is set.
 func TestMain(m *testing.M) {
-	if os.Getenv(childEnv) == "1" {
-		os.Exit(writeOneEvent())
+	if mode := os.Getenv(childEnv); mode != "" {
+		os.Exit(writeOneEvent(mode))
 	}
 	os.Exit(m.Run())
 }
 
-// writeOneEvent raises event 1001 for a renewal whose previous version
-// shares a name with the new one.
-func writeOneEvent() int {
-	n := &EventLog{Previous: func(loc, name, thumb string) (*x509.Certificate, error) {
-		if loc != "LocalMachine" || name != "MY" || thumb != "OLDTHUMB" {
+// writeOneEvent raises event 1001 for a renewal (mode "renewal") whose
+// previous version shares a name with the new one, or for a rollback
+// (mode "rollback") to an installed version read from a fake store.
+func writeOneEvent(mode string) int {
+	n := &EventLog{Read: func(loc, name, thumb string) (*x509.Certificate, error) {
+		if loc != "LocalMachine" || name != "MY" {
 			return nil, os.ErrNotExist
 		}
-		return leaf("www.example.com"), nil
+		switch {
+		case thumb == "OLDTHUMB":
+			return leaf("www.example.com"), nil
+		case thumb == "NEWTHUMB" && mode == "rollback":
+			return leaf("www.example.com", "rollback.example.com"), nil
+		}
+		return nil, os.ErrNotExist
 	}}
 	e := event(&store.Installed{Version: "aaaa", Thumbprint: "OLDTHUMB"}, "www.example.com")
+	if mode == "rollback" {
+		e.Bundle, e.Rollback = nil, true
+	}
 	if err := n.Notify(context.Background(), e); err != nil {
 		os.Stderr.WriteString("child: " + err.Error() + "\n")
 		return 1
@@ -48,6 +58,20 @@ func writeOneEvent() int {
 // is a stub, through Wine's eventlog trace on the child's stderr (id, type
 // and strings); on Windows by reading the newest akvvm event back.
 func TestEvent1001IsWrittenToTheApplicationLog(t *testing.T) {
+	checkEvent(t, "renewal", "Kind=Renewal", "SubjectAlternativeNames=DNS:www.example.com")
+}
+
+// TestRollbackEvent1001IsWrittenToTheApplicationLog: a version made
+// current again after a withdrawal, its names read from the store.
+func TestRollbackEvent1001IsWrittenToTheApplicationLog(t *testing.T) {
+	checkEvent(t, "rollback", "Kind=Rollback", "SubjectAlternativeNames=DNS:www.example.com, DNS:rollback.example.com",
+		"withdrawn in the vault", "rebind OLDTHUMB to NEWTHUMB")
+}
+
+// checkEvent has a child process write the event of mode and checks it
+// carries the common strings and also these.
+func checkEvent(t *testing.T, mode string, also ...string) {
+	t.Helper()
 	if err := InstallSource(); err != nil {
 		t.Fatal(err)
 	}
@@ -62,10 +86,10 @@ func TestEvent1001IsWrittenToTheApplicationLog(t *testing.T) {
 	}
 	var out string
 	if v := wine.Version(); v != "" {
-		out = childTraceUnderWine(t, exe)
+		out = childTraceUnderWine(t, exe, mode)
 	} else {
 		cmd := exec.Command(exe, "-test.run=^$")
-		cmd.Env = append(os.Environ(), childEnv+"=1")
+		cmd.Env = append(os.Environ(), childEnv+"="+mode)
 		if b, err := cmd.CombinedOutput(); err != nil {
 			t.Fatalf("child: %v\n%s", err, b)
 		}
@@ -85,7 +109,7 @@ func TestEvent1001IsWrittenToTheApplicationLog(t *testing.T) {
 	if wine.Version() == "" {
 		idAndType = "1001</EventID>"
 	}
-	for _, want := range []string{idAndType, "OldThumbprint=OLDTHUMB", "NewThumbprint=NEWTHUMB", "StoreName=MY", "StoreLocation=LocalMachine", "Vault=kv1", "Version=bbbb"} {
+	for _, want := range append([]string{idAndType, "OldThumbprint=OLDTHUMB", "NewThumbprint=NEWTHUMB", "StoreName=MY", "StoreLocation=LocalMachine", "Vault=kv1", "Version=bbbb"}, also...) {
 		if !strings.Contains(out, want) {
 			t.Errorf("event lacks %q", want)
 		}
@@ -97,7 +121,7 @@ func TestEvent1001IsWrittenToTheApplicationLog(t *testing.T) {
 // eventlog trace, is a file: a child started with CreateProcess would write
 // the trace to this process's standard error instead. The test binary and
 // the file live under Z: (the Unix root) so their Unix paths are known.
-func childTraceUnderWine(t *testing.T, exe string) string {
+func childTraceUnderWine(t *testing.T, exe, mode string) string {
 	t.Helper()
 	unix := func(p string) string {
 		if !strings.HasPrefix(strings.ToUpper(p), `Z:\`) {
@@ -113,11 +137,11 @@ func childTraceUnderWine(t *testing.T, exe string) string {
 	t.Cleanup(func() { os.Remove(errPath); os.Remove(dir) }) // os.RemoveAll fails under Wine
 	donePath := filepath.Join(dir, "exit.txt")
 	t.Cleanup(func() { os.Remove(donePath) })
-	script := `WINEDEBUG=-all,+eventlog,fixme+advapi ` + childEnv + `=1 wine "$0" -test.run='^$' 2>"$1"; echo $? >"$2.tmp"; mv "$2.tmp" "$2"`
+	script := `WINEDEBUG=-all,+eventlog,fixme+advapi ` + childEnv + `="$3" wine "$0" -test.run='^$' 2>"$1"; echo $? >"$2.tmp"; mv "$2.tmp" "$2"`
 	// os.StartProcess, not exec: exec looks for a Windows extension. Wine
 	// runs the ELF /bin/sh as a Unix process, which has no handle to wait
 	// on: the script reports its end in donePath.
-	p, err := os.StartProcess(`Z:\bin\sh`, []string{"sh", "-c", script, unix(exe), unix(errPath), unix(donePath)},
+	p, err := os.StartProcess(`Z:\bin\sh`, []string{"sh", "-c", script, unix(exe), unix(errPath), unix(donePath), mode},
 		&os.ProcAttr{Files: []*os.File{os.Stdin, os.Stdout, os.Stderr}})
 	if err != nil {
 		t.Fatalf("start the child through /bin/sh: %v", err)

@@ -25,6 +25,9 @@ const (
 	FirstInstall Kind = "FirstInstall"
 	// Renewal replaces a previous version that shares a SAN with the new one.
 	Renewal Kind = "Renewal"
+	// Rollback replaces a version withdrawn in the vault (disabled, expired
+	// or gone) by an older installed one made current again.
+	Rollback Kind = "Rollback"
 )
 
 // Record is the content of one event 1001.
@@ -41,13 +44,28 @@ type Record struct {
 	Subject       string
 	SANs          []string
 	NotAfter      time.Time
+	// MadeCurrent says the new version was installed before and made
+	// current again without a download; only the message says so.
+	MadeCurrent bool
 }
 
-// Decide returns the event for e and whether it is due. prev is the
-// previous version's leaf as read from the store, nil when it could not be
-// read; then the event is still raised, because the previous version is the
-// same Key Vault certificate and a rebind needs its thumbprint.
+// Decide returns the event for e and whether it is due, with the new
+// leaf from e.Bundle; see DecideCurrent.
 func Decide(e agent.Event, prev *x509.Certificate) (Record, bool) {
+	var cur *x509.Certificate
+	if e.Bundle != nil {
+		cur = e.Bundle.Leaf
+	}
+	return DecideCurrent(e, cur, prev)
+}
+
+// DecideCurrent returns the event for e and whether it is due. cur is the
+// new current version's leaf (e.Bundle's, or read from the store when an
+// installed version was made current again) and prev the previous
+// version's as read from the store; either is nil when it could not be
+// read, and then the event is still raised, because both are the same Key
+// Vault certificate and a rebind needs the thumbprints.
+func DecideCurrent(e agent.Event, cur, prev *x509.Certificate) (Record, bool) {
 	r := Record{
 		Kind:          FirstInstall,
 		Vault:         e.Cert.Vault,
@@ -57,20 +75,24 @@ func Decide(e agent.Event, prev *x509.Certificate) (Record, bool) {
 		StoreName:     e.Cert.Target.StoreName,
 		StoreLocation: e.Cert.Target.Location,
 		NotAfter:      e.Installed.NotAfter,
+		MadeCurrent:   e.Bundle == nil,
 	}
-	if e.Bundle != nil && e.Bundle.Leaf != nil {
-		r.Subject = e.Bundle.Leaf.Subject.String()
-		r.SANs = SANs(e.Bundle.Leaf)
+	if cur != nil {
+		r.Subject = cur.Subject.String()
+		r.SANs = SANs(cur)
 	}
 	if e.Previous == nil {
 		return r, true
 	}
 	r.Kind = Renewal
+	if e.Rollback {
+		r.Kind = Rollback
+	}
 	r.OldThumbprint = e.Previous.Thumbprint
 	if strings.EqualFold(r.OldThumbprint, r.NewThumbprint) {
 		return r, false
 	}
-	if prev == nil {
+	if cur == nil || prev == nil {
 		return r, true
 	}
 	return r, SharesSAN(r.SANs, SANs(prev))
@@ -110,9 +132,15 @@ func SharesSAN(a, b []string) bool {
 // sentence, so both people and scripts can read it.
 func (r Record) Message() string {
 	var b strings.Builder
-	if r.Kind == FirstInstall {
+	switch {
+	case r.Kind == FirstInstall:
 		fmt.Fprintf(&b, "akvvm installed the first version of Key Vault certificate %s/%s.\r\n", r.Vault, r.Certificate)
-	} else {
+	case r.Kind == Rollback:
+		fmt.Fprintf(&b, "akvvm made an earlier version of Key Vault certificate %s/%s current again, because the newer one was withdrawn in the vault (disabled, expired or deleted): rebind %s to %s.\r\n",
+			r.Vault, r.Certificate, r.OldThumbprint, r.NewThumbprint)
+	case r.MadeCurrent:
+		fmt.Fprintf(&b, "akvvm made an installed version of Key Vault certificate %s/%s current again: rebind %s to %s.\r\n", r.Vault, r.Certificate, r.OldThumbprint, r.NewThumbprint)
+	default:
 		fmt.Fprintf(&b, "akvvm installed a new version of Key Vault certificate %s/%s: rebind %s to %s.\r\n", r.Vault, r.Certificate, r.OldThumbprint, r.NewThumbprint)
 	}
 	for _, kv := range r.fields() {
