@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 	"io"
+	"strings"
 	"text/tabwriter"
 	"time"
 
@@ -28,14 +29,20 @@ func printStatusTable(w io.Writer, s agent.Status, now time.Time) error {
 	return tw.Flush()
 }
 
+// lastError joins the last error, the withdrawal notice and the reload
+// command's failure.
 func lastError(c agent.CertStatus) string {
-	switch {
-	case c.LastError != "" && c.HookError != "":
-		return c.LastError + "; reload: " + c.HookError
-	case c.HookError != "":
-		return "reload: " + c.HookError
+	var parts []string
+	if c.LastError != "" {
+		parts = append(parts, c.LastError)
 	}
-	return c.LastError
+	if c.Notice != "" {
+		parts = append(parts, c.Notice)
+	}
+	if c.HookError != "" {
+		parts = append(parts, "reload: "+c.HookError)
+	}
+	return strings.Join(parts, "; ")
 }
 
 func shortVersion(v string) string {

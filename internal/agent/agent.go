@@ -11,7 +11,9 @@ import (
 	"sync"
 	"time"
 
+	"github.com/akvvm/akvvm/internal/fsutil"
 	"github.com/akvvm/akvvm/internal/keyvault"
+	"github.com/akvvm/akvvm/internal/store"
 )
 
 // Agent keeps the certificates of a Spec installed.
@@ -20,11 +22,12 @@ type Agent struct {
 	clock Clock
 	log   *slog.Logger
 
-	mu     sync.Mutex
-	spec   Spec
-	certs  map[string]*CertStatus
-	rand   *rand.Rand
-	reload chan Spec
+	mu      sync.Mutex
+	spec    Spec
+	certs   map[string]*CertStatus
+	rand    *rand.Rand
+	reload  chan Spec
+	started sync.Once
 }
 
 // New returns an agent for spec.
@@ -106,6 +109,24 @@ func (a *Agent) Run(ctx context.Context) error {
 	}
 }
 
+// batchWindow caps how early a certificate is checked to join a pass that
+// runs anyway: certificates due close together share one pass, one store
+// recovery and one status write.
+const batchWindow = time.Minute
+
+// dueAt is how early st may join a pass: its next check, brought forward
+// by a twentieth of the delay it was scheduled with (capped at
+// batchWindow), well inside the ±10 % jitter of the interval. Passes start
+// at the earliest next check, so the certificates due soon after it join
+// that pass instead of each starting its own.
+func dueAt(st *CertStatus) time.Time {
+	if st.NextCheck.IsZero() || st.Attempts > 0 {
+		return st.NextCheck // a retry keeps its back-off and Retry-After exactly
+	}
+	slack := min(max(st.NextCheck.Sub(st.LastCheck), 0)/20, batchWindow)
+	return st.NextCheck.Add(-slack)
+}
+
 // due returns the certificates whose next check has come.
 func (a *Agent) due() []CertSpec {
 	a.mu.Lock()
@@ -113,7 +134,7 @@ func (a *Agent) due() []CertSpec {
 	now := a.clock.Now()
 	var out []CertSpec
 	for _, c := range a.spec.Certificates {
-		if st := a.certs[c.Key()]; !st.NextCheck.After(now) {
+		if !dueAt(a.certs[c.Key()]).After(now) {
 			out = append(out, c)
 		}
 	}
@@ -135,7 +156,9 @@ func (a *Agent) untilNext() time.Duration {
 }
 
 // pass syncs the given certificates with bounded concurrency, then writes
-// the status.
+// the status once. Before it, the store recovers from a crash (its own
+// temporary and half-written files), and on the first pass so do the
+// status file's temporaries.
 func (a *Agent) pass(ctx context.Context, due []CertSpec) {
 	if len(due) == 0 {
 		return
@@ -143,6 +166,8 @@ func (a *Agent) pass(ctx context.Context, due []CertSpec) {
 	a.mu.Lock()
 	spec := a.spec
 	a.mu.Unlock()
+	a.started.Do(a.removeStatusTemps)
+	a.recover(ctx, spec)
 	sem := make(chan struct{}, a.deps.Concurrency)
 	var wg sync.WaitGroup
 	var done int
@@ -174,6 +199,41 @@ func (a *Agent) pass(ctx context.Context, due []CertSpec) {
 	}
 }
 
+// recover lets the store clean up after a crash, for every target of spec.
+func (a *Agent) recover(ctx context.Context, spec Spec) {
+	r, ok := a.deps.Store.(store.Recoverer)
+	if !ok {
+		return
+	}
+	targets := make([]store.Target, 0, len(spec.Certificates))
+	seen := map[string]bool{}
+	for _, c := range spec.Certificates {
+		k := c.Target.Location + "\x00" + c.Target.StoreName
+		if !seen[k] {
+			seen[k] = true
+			targets = append(targets, c.Target)
+		}
+	}
+	if err := r.Recover(ctx, targets); err != nil && ctx.Err() == nil {
+		a.log.Warn("could not clean up the store after an earlier crash; trying again before the next pass", "error", err)
+	}
+}
+
+// removeStatusTemps removes the status file's temporaries that a killed
+// agent left behind.
+func (a *Agent) removeStatusTemps() {
+	if a.deps.StatusFile == "" {
+		return
+	}
+	n, err := fsutil.RemoveTemps(a.deps.StatusFile)
+	if err != nil {
+		a.log.Warn("could not remove the status file's temporary files", "error", err)
+	}
+	if n > 0 {
+		a.log.Info("removed temporary status files left by an earlier crash", "count", n)
+	}
+}
+
 // syncCertSafe turns a panic in one certificate's sync into its error.
 func (a *Agent) syncCertSafe(ctx context.Context, spec Spec, c CertSpec) (res result, err error) {
 	defer func() {
@@ -202,8 +262,11 @@ func (a *Agent) record(spec Spec, c CertSpec, res result, err error) {
 	}
 	if res.hookErr != nil {
 		st.HookError = res.hookErr.Error()
-	} else if res.installed > 0 {
+	} else if res.installed > 0 || res.switched > 0 {
 		st.HookError = ""
+	}
+	if err == nil {
+		st.Notice = res.notice
 	}
 	if err == nil {
 		st.LastSuccess, st.Attempts, st.LastError, st.HTTPStatus, st.ErrorCode, st.Fatal = now, 0, "", 0, "", false
@@ -270,8 +333,11 @@ func (a *Agent) Status() Status {
 // phase derives the overall state from the certificates (spec.md §4).
 func phase(spec Spec, certs []CertStatus) (Phase, string) {
 	var installed int
-	var fatal, pending []string
+	var fatal, pending, notices []string
 	for _, c := range certs {
+		if c.Notice != "" {
+			notices = append(notices, c.Key+": "+c.Notice)
+		}
 		switch {
 		case c.Installed():
 			installed++
@@ -285,6 +351,9 @@ func phase(spec Spec, certs []CertStatus) (Phase, string) {
 	}
 	total := len(certs)
 	summary := fmt.Sprintf("%d of %d certificates installed", installed, total)
+	if len(notices) > 0 {
+		summary += "; " + strings.Join(notices, "; ")
+	}
 	switch {
 	case len(fatal) > 0:
 		return Error, "initial sync failed: " + strings.Join(fatal, "; ")

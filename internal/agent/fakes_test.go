@@ -143,6 +143,7 @@ type memStore struct {
 	installs int
 	switches int
 	deletes  int
+	recovers int
 	failWith error
 }
 
@@ -282,4 +283,30 @@ func (p *testPKI) leafPEM(t *testing.T, dns string, selfSigned bool) string {
 		out = append(out, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: p.root.Raw})...)
 	}
 	return string(out)
+}
+
+// edit changes the listed metadata of one version.
+func (s *fakeSource) edit(name, version string, f func(*keyvault.Version)) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for i := range s.versions[name] {
+		if s.versions[name][i].Version == version {
+			f(&s.versions[name][i])
+		}
+	}
+}
+
+// drop makes the vault stop listing one version.
+func (s *fakeSource) drop(name, version string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.versions[name] = slices.DeleteFunc(s.versions[name], func(v keyvault.Version) bool { return v.Version == version })
+}
+
+// recovers counts Recover calls: one per pass.
+func (m *memStore) Recover(context.Context, []store.Target) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.recovers++
+	return nil
 }

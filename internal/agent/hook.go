@@ -39,6 +39,9 @@ func runHook(ctx context.Context, h Hook, e Event) error {
 	if e.Previous != nil {
 		cmd.Env = append(cmd.Env, "AKVVM_PREVIOUS_VERSION="+e.Previous.Version, "AKVVM_PREVIOUS_THUMBPRINT="+e.Previous.Thumbprint)
 	}
+	if e.Rollback {
+		cmd.Env = append(cmd.Env, "AKVVM_ROLLBACK=1")
+	}
 	var out bytes.Buffer
 	cmd.Stdout = &limitedWriter{w: &out, n: hookOutputLimit}
 	cmd.Stderr = cmd.Stdout

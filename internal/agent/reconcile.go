@@ -4,7 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/http"
 	"slices"
+	"strings"
 
 	"github.com/akvvm/akvvm/internal/certbundle"
 	"github.com/akvvm/akvvm/internal/keyvault"
@@ -27,11 +29,17 @@ func (e *syncError) Unwrap() error { return e.err }
 type result struct {
 	current   *store.Installed
 	installed int
-	hookErr   error
+	// switched counts installed versions made current again.
+	switched int
+	hookErr  error
+	// notice says what the vault withdrew and what akvvm did about it.
+	notice string
 }
 
-// syncCert brings one certificate up to date: it lists versions (metadata
-// only), downloads and installs what is missing, prunes, and notifies.
+// syncCert converges one certificate to the vault's truth: it lists the
+// versions (metadata only), installs what is missing, makes the newest
+// usable version current — backwards too, when the newest was withdrawn —
+// removes withdrawn and surplus versions, and notifies.
 func (a *Agent) syncCert(ctx context.Context, spec Spec, c CertSpec) (result, error) {
 	var res result
 	installed, err := a.deps.Store.List(ctx, c.Target, c.Ref)
@@ -41,72 +49,127 @@ func (a *Agent) syncCert(ctx context.Context, spec Spec, c CertSpec) (result, er
 	case err != nil:
 		return res, &syncError{err: fmt.Errorf("read the installed versions: %w", err)}
 	}
-	if len(installed) > 0 {
+	if len(installed) > 0 && installed[0].Current {
 		res.current = &installed[0]
 	}
-	want, err := a.wanted(ctx, spec, c, installed)
+	wanted, withdrawn, err := a.wanted(ctx, spec, c, installed)
 	if err != nil {
 		return res, err
 	}
-	for _, v := range want {
+	p := decide(installed, wanted, withdrawn, spec.Keep, c.Target.LinkOnRenewal)
+	for _, v := range p.install {
 		rec, bundle, err := a.install(ctx, spec, c, v)
 		if err != nil {
 			return res, err
 		}
-		ev := Event{Cert: c, Previous: res.current, Installed: rec, Bundle: bundle}
-		res.current = &rec
+		a.changed(ctx, &res, Event{Cert: c, Previous: res.current, Installed: rec, Bundle: bundle})
 		res.installed++
-		if err := a.notify(ctx, ev); err != nil {
-			res.hookErr = err
-		}
 	}
-	if res.installed > 0 && spec.Keep > 0 {
-		removed, err := a.prune(ctx, c, spec.Keep)
+	if p.current != "" {
+		rec, err := a.deps.Store.MakeCurrent(ctx, c.Target, c.Ref, p.current)
 		if err != nil {
-			a.log.Warn("could not remove old versions", "certificate", c.Key(), "error", err)
+			return res, &syncError{err: fmt.Errorf("make installed version %s current again: %w", p.current, err)}
+		}
+		from := ""
+		if res.current != nil {
+			from = res.current.Version
+		}
+		a.log.Info("made an installed version current again", "certificate", c.Key(), "version", rec.Version,
+			"thumbprint", rec.Thumbprint, "previous", from, "rollback", p.rollback)
+		a.changed(ctx, &res, Event{Cert: c, Previous: res.current, Installed: rec, Rollback: p.rollback})
+		res.switched++
+	}
+	for _, w := range p.withdrawn {
+		a.log.Warn("installed version withdrawn in the vault", "certificate", c.Key(), "version", w.Version, "reason", w.Reason)
+	}
+	if len(p.remove) > 0 {
+		removed, err := a.deps.Store.Delete(ctx, c.Target, c.Ref, p.remove)
+		if err != nil {
+			a.log.Warn("could not remove old or withdrawn versions; trying again at the next check", "certificate", c.Key(), "error", err)
 		}
 		for _, r := range removed {
-			a.log.Info("removed old version", "certificate", c.Key(), "version", r.Version, "thumbprint", r.Thumbprint)
+			a.log.Info("removed version", "certificate", c.Key(), "version", r.Version, "thumbprint", r.Thumbprint)
 		}
 	}
+	res.notice = withdrawalNotice(p, res.current)
 	return res, nil
 }
 
-// wanted returns the versions to install, oldest first. It is empty when
-// the newest wanted version is already installed.
-func (a *Agent) wanted(ctx context.Context, spec Spec, c CertSpec, installed []store.Installed) ([]keyvault.Version, error) {
+// changed runs the side effects of a new current version and records it.
+func (a *Agent) changed(ctx context.Context, res *result, ev Event) {
+	rec := ev.Installed
+	res.current = &rec
+	if err := a.notify(ctx, ev); err != nil {
+		res.hookErr = err
+	}
+}
+
+// withdrawalNotice tells the operator what the vault withdrew, or "".
+func withdrawalNotice(p plan, current *store.Installed) string {
+	if len(p.withdrawn) == 0 {
+		return ""
+	}
+	msg := "withdrawn in the vault: " + describeKept(p.withdrawn)
+	if current != nil {
+		msg += "; version " + current.Version + " is current"
+	}
+	if len(p.kept) > 0 {
+		msg += "; kept for now: " + describeKept(p.kept)
+	}
+	return msg
+}
+
+// wanted returns the versions that should be installed, newest first and
+// never empty, and the installed versions the vault withdrew. A pinned
+// version is wanted as it is, without a listing.
+func (a *Agent) wanted(ctx context.Context, spec Spec, c CertSpec, installed []store.Installed) ([]keyvault.Version, []withdrawal, error) {
+	if c.PinnedVersion != "" {
+		return []keyvault.Version{{Version: c.PinnedVersion}}, nil, nil
+	}
 	has := func(version string) bool {
 		return slices.ContainsFunc(installed, func(i store.Installed) bool { return i.Version == version })
 	}
-	if c.PinnedVersion != "" {
-		if has(c.PinnedVersion) {
-			return nil, nil
-		}
-		return []keyvault.Version{{Version: c.PinnedVersion}}, nil
-	}
 	versions, err := a.deps.Source.Versions(ctx, c.VaultURL, c.Name)
 	if err != nil {
-		return nil, classify(err)
+		err = classify(err)
+		if len(installed) > 0 && isNotFound(err) {
+			err = keptError(err, installed, "the secret is gone from the vault")
+		}
+		return nil, nil, err
 	}
-	n := max(spec.Versions, 1)
-	newest, err := a.newest(ctx, c, versions, n, has)
+	now := a.clock.Now()
+	withdrawn := withdrawals(installed, versions, now)
+	newest, err := a.newest(ctx, c, versions, max(spec.Versions, 1), has)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	if len(newest) == 0 {
-		return nil, &syncError{permanent: true, err: fmt.Errorf(
+		err := &syncError{permanent: true, err: fmt.Errorf(
 			"secret %s has no enabled, currently valid version (%d listed): enable a version or check its activation and expiry dates", c.Name, len(versions))}
-	}
-	if has(newest[0].Version) {
-		return nil, nil
-	}
-	var out []keyvault.Version
-	for _, v := range slices.Backward(newest) {
-		if !has(v.Version) {
-			out = append(out, v)
+		if len(installed) > 0 {
+			return nil, nil, keptError(err, installed, "nothing usable remains")
 		}
+		return nil, nil, err
 	}
-	return out, nil
+	return newest, withdrawn, nil
+}
+
+// keptError adds to err that the installed versions stay in place.
+func keptError(err error, installed []store.Installed, why string) error {
+	versions := make([]string, len(installed))
+	for i, in := range installed {
+		versions[i] = in.Version
+	}
+	var se *syncError
+	permanent := errors.As(err, &se) && se.permanent
+	return &syncError{permanent: permanent, err: fmt.Errorf("%w; %s, so installed version(s) %s stay in place until a usable version appears",
+		err, why, strings.Join(versions, ", "))}
+}
+
+// isNotFound reports a 404 from Key Vault.
+func isNotFound(err error) bool {
+	var kv *keyvault.Error
+	return errors.As(err, &kv) && kv.StatusCode() == http.StatusNotFound
 }
 
 // newest returns the n newest usable versions. Key Vault stamps versions
@@ -193,20 +256,4 @@ func classify(err error) error {
 		return &syncError{err: err, permanent: kv.Permanent()}
 	}
 	return &syncError{err: err}
-}
-
-// prune removes all but the keep newest installed versions.
-func (a *Agent) prune(ctx context.Context, c CertSpec, keep int) ([]store.Installed, error) {
-	installed, err := a.deps.Store.List(ctx, c.Target, c.Ref)
-	if err != nil && !errors.Is(err, store.ErrMissingFiles) {
-		return nil, err
-	}
-	if len(installed) <= keep {
-		return nil, nil
-	}
-	var old []string
-	for _, in := range installed[keep:] {
-		old = append(old, in.Version)
-	}
-	return a.deps.Store.Delete(ctx, c.Target, c.Ref, old)
 }

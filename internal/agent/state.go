@@ -38,6 +38,9 @@ type CertStatus struct {
 	// HTTPStatus and ErrorCode come from the failed call, when there was one.
 	HTTPStatus int    `json:"httpStatus,omitempty"`
 	ErrorCode  string `json:"errorCode,omitempty"`
+	// Notice says what the vault withdrew (disabled, expired or gone
+	// versions) and which version is current because of it.
+	Notice string `json:"notice,omitempty"`
 	// HookError is the last failure of the reload command; the install stands.
 	HookError string `json:"hookError,omitempty"`
 	// Fatal marks a failure that ended the initial sync.

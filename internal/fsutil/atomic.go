@@ -2,7 +2,9 @@
 package fsutil
 
 import (
+	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 )
@@ -14,7 +16,7 @@ import (
 // place.
 func WriteFileAtomic(path string, data []byte, mode os.FileMode) (err error) {
 	dir := filepath.Dir(path)
-	tmp, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp-*")
+	tmp, err := os.CreateTemp(dir, tempPattern(path))
 	if err != nil {
 		return fmt.Errorf("write %s: %w", path, err)
 	}
@@ -41,4 +43,31 @@ func WriteFileAtomic(path string, data []byte, mode os.FileMode) (err error) {
 		return err
 	}
 	return SyncDir(dir)
+}
+
+// tempPattern is the name WriteFileAtomic gives the temporary file of path.
+func tempPattern(path string) string { return "." + filepath.Base(path) + ".tmp-*" }
+
+// RemoveTemps removes the temporary files that WriteFileAtomic calls for
+// path left behind when the process was killed mid-write, and returns how
+// many it removed. Call it while no other process writes path.
+func RemoveTemps(path string) (int, error) {
+	matches, err := filepath.Glob(filepath.Join(filepath.Dir(path), tempPattern(path)))
+	if err != nil {
+		return 0, fmt.Errorf("look for temporary files of %s: %w", path, err)
+	}
+	var n int
+	var errs []error
+	for _, m := range matches {
+		fi, err := os.Lstat(m)
+		if err != nil || !fi.Mode().IsRegular() {
+			continue // gone meanwhile, or not a file this package wrote
+		}
+		if err := os.Remove(m); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			errs = append(errs, fmt.Errorf("remove temporary file %s: %w", m, err))
+			continue
+		}
+		n++
+	}
+	return n, errors.Join(errs...)
 }

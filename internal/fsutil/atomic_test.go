@@ -50,3 +50,36 @@ func TestWriteFileAtomicFailureKeepsOld(t *testing.T) {
 		t.Errorf("unrelated file changed: %q", data)
 	}
 }
+
+func TestRemoveTempsRemovesOnlyThisFilesTemps(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "status.json")
+	if err := WriteFileAtomic(path, []byte("{}"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	// What a kill between CreateTemp and rename leaves, twice, and files
+	// that are not status.json's temporaries.
+	for _, name := range []string{".status.json.tmp-1", ".status.json.tmp-22", ".other.json.tmp-1", "status.json.tmp-1"} {
+		if err := os.WriteFile(filepath.Join(dir, name), []byte("x"), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	n, err := RemoveTemps(path)
+	if err != nil || n != 2 {
+		t.Fatalf("RemoveTemps = %d, %v; want 2 removed", n, err)
+	}
+	var left []string
+	entries, _ := os.ReadDir(dir)
+	for _, e := range entries {
+		left = append(left, e.Name())
+	}
+	want := []string{".other.json.tmp-1", "status.json", "status.json.tmp-1"}
+	if len(left) != len(want) {
+		t.Fatalf("left %v, want %v", left, want)
+	}
+	for i := range want {
+		if left[i] != want[i] {
+			t.Fatalf("left %v, want %v", left, want)
+		}
+	}
+}

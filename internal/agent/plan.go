@@ -1,0 +1,135 @@
+package agent
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/akvvm/akvvm/internal/keyvault"
+	"github.com/akvvm/akvvm/internal/store"
+)
+
+// plan is what one sync changes in the store to reach the vault's truth.
+type plan struct {
+	// install are the wanted versions that are missing, oldest first: each
+	// becomes current in turn, so the last one ends current.
+	install []keyvault.Version
+	// current is an installed version to make current again ("" for none).
+	current string
+	// rollback says current replaces a version the vault withdrew.
+	rollback bool
+	// remove are installed versions to delete once the rest is done.
+	remove []string
+	// withdrawn are the installed versions the vault no longer offers.
+	withdrawn []withdrawal
+	// kept are withdrawn versions left in place, with why.
+	kept []withdrawal
+}
+
+// withdrawal is an installed version that the vault withdrew.
+type withdrawal struct {
+	Version string
+	// Reason says how: disabled, expired, not valid yet, or not listed.
+	Reason string
+	// Current says it was the current version when the sync started.
+	Current bool
+}
+
+// withdrawals returns the installed versions that are not usable in the
+// vault's listing at now, with the reason of each.
+func withdrawals(installed []store.Installed, listed []keyvault.Version, now time.Time) []withdrawal {
+	var out []withdrawal
+	for _, in := range installed {
+		i := slices.IndexFunc(listed, func(v keyvault.Version) bool { return v.Version == in.Version })
+		var reason string
+		switch {
+		case i < 0:
+			reason = "no longer listed by the vault"
+		case !listed[i].Enabled:
+			reason = "disabled in the vault"
+		case !listed[i].Expires.IsZero() && !now.Before(listed[i].Expires):
+			reason = "expired " + listed[i].Expires.UTC().Format(time.RFC3339)
+		case !listed[i].NotBefore.IsZero() && now.Before(listed[i].NotBefore):
+			reason = "not valid before " + listed[i].NotBefore.UTC().Format(time.RFC3339)
+		default:
+			continue
+		}
+		out = append(out, withdrawal{Version: in.Version, Reason: reason, Current: in.Current})
+	}
+	return out
+}
+
+// decide computes the plan that converges installed (current first, as
+// store.List returns it) to wanted (newest usable first, never empty).
+// withdrawn are the installed versions the vault withdrew. keep bounds the
+// installed versions (0 keeps every usable one); withdrawn ones are always
+// removed once the current version is usable, except that with deferOld
+// the version replaced in this sync stays until the next one, so that
+// applications following the renewal link from it (IIS on Windows) can
+// still read that link.
+func decide(installed []store.Installed, wanted []keyvault.Version, withdrawn []withdrawal, keep int, deferOld bool) plan {
+	var p plan
+	p.withdrawn = withdrawn
+	has := func(version string) bool {
+		return slices.ContainsFunc(installed, func(i store.Installed) bool { return i.Version == version })
+	}
+	current := ""
+	if len(installed) > 0 && installed[0].Current {
+		current = installed[0].Version
+	}
+	target := wanted[0].Version
+	switch {
+	case !has(target):
+		for _, v := range slices.Backward(wanted) {
+			if !has(v.Version) {
+				p.install = append(p.install, v)
+			}
+		}
+	case current != target:
+		p.current = target
+		p.rollback = slices.ContainsFunc(withdrawn, func(w withdrawal) bool { return w.Version == current })
+	}
+	moved := len(p.install) > 0 || p.current != ""
+
+	// The versions installed after this plan, current first: the target,
+	// the other versions it installs, newest first, then the rest in the
+	// store's order.
+	after := []string{target}
+	for _, v := range slices.Backward(p.install) {
+		if v.Version != target {
+			after = append(after, v.Version)
+		}
+	}
+	for _, in := range installed {
+		if in.Version != target {
+			after = append(after, in.Version)
+		}
+	}
+	kept := 1 // the target
+	for _, v := range after[1:] {
+		i := slices.IndexFunc(withdrawn, func(w withdrawal) bool { return w.Version == v })
+		switch {
+		case i >= 0 && deferOld && moved && v == current:
+			w := withdrawn[i]
+			w.Reason += "; removed at the next check, after applications followed the renewal link from it"
+			p.kept = append(p.kept, w)
+		case i >= 0:
+			p.remove = append(p.remove, v)
+		case keep > 0 && kept >= keep && has(v):
+			p.remove = append(p.remove, v)
+		default:
+			kept++
+		}
+	}
+	return p
+}
+
+// describeKept says which withdrawn versions stay installed and why.
+func describeKept(ws []withdrawal) string {
+	parts := make([]string, len(ws))
+	for i, w := range ws {
+		parts[i] = fmt.Sprintf("%s (%s)", w.Version, w.Reason)
+	}
+	return strings.Join(parts, ", ")
+}

@@ -1,0 +1,301 @@
+package agent
+
+import (
+	"context"
+	"net/http"
+	"os"
+	"path/filepath"
+	"reflect"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/akvvm/akvvm/internal/keyvault"
+)
+
+// twoInstalled installs v1, then v2 as current, with the default Linux
+// rules (one version wanted, two kept).
+func twoInstalled(t *testing.T, h *harness) *Agent {
+	t.Helper()
+	h.addVersion(t, "v1", 2*time.Hour)
+	a := h.agent(t, nil)
+	a.SyncOnce(context.Background())
+	h.clock.Advance(time.Minute)
+	h.addVersion(t, "v2", 0)
+	a.SyncOnce(context.Background())
+	if got := h.store.versions(h.ref); !reflect.DeepEqual(got, []string{"v2", "v1"}) {
+		t.Fatalf("installed = %v, want [v2 v1]", got)
+	}
+	return a
+}
+
+func TestWithdrawnNewestRollsBackAndComesForwardAgain(t *testing.T) {
+	for _, tc := range []struct {
+		name     string
+		withdraw func(h *harness)
+		restore  func(h *harness)
+		reason   string
+	}{
+		{"disabled",
+			func(h *harness) { h.src.edit("web", "v2", func(v *keyvault.Version) { v.Enabled = false }) },
+			func(h *harness) { h.src.edit("web", "v2", func(v *keyvault.Version) { v.Enabled = true }) },
+			"disabled in the vault"},
+		{"expired",
+			func(h *harness) {
+				h.src.edit("web", "v2", func(v *keyvault.Version) { v.Expires = h.clock.Now().Add(-time.Second) })
+			},
+			func(h *harness) { h.src.edit("web", "v2", func(v *keyvault.Version) { v.Expires = time.Time{} }) },
+			"expired"},
+		{"not yet valid",
+			func(h *harness) {
+				h.src.edit("web", "v2", func(v *keyvault.Version) { v.NotBefore = h.clock.Now().Add(time.Hour) })
+			},
+			func(h *harness) { h.src.edit("web", "v2", func(v *keyvault.Version) { v.NotBefore = time.Time{} }) },
+			"not valid before"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			h := newHarness(t)
+			a := twoInstalled(t, h)
+			_, gets := h.src.counts()
+
+			tc.withdraw(h)
+			st := a.SyncOnce(context.Background())
+			c := st.Certificates[0]
+			if c.InstalledVersion != "v1" || c.LastError != "" {
+				t.Fatalf("after withdrawing v2: current %s, error %q; want v1 and no error", c.InstalledVersion, c.LastError)
+			}
+			if got := h.store.versions(h.ref); !reflect.DeepEqual(got, []string{"v1"}) {
+				t.Errorf("installed = %v; the withdrawn v2 should be removed", got)
+			}
+			if !strings.Contains(c.Notice, "v2 ("+tc.reason) || !strings.Contains(st.Message, "withdrawn") {
+				t.Errorf("status does not name the withdrawal: notice %q, message %q", c.Notice, st.Message)
+			}
+			if _, after := h.src.counts(); after != gets {
+				t.Errorf("rolling back downloaded %d values; v1 was installed", after-gets)
+			}
+
+			tc.restore(h)
+			st = a.SyncOnce(context.Background())
+			if c := st.Certificates[0]; c.InstalledVersion != "v2" || c.Notice != "" {
+				t.Errorf("after restoring v2: current %s, notice %q; want v2 and no notice", c.InstalledVersion, c.Notice)
+			}
+		})
+	}
+}
+
+func TestVersionNoLongerListedRollsBack(t *testing.T) {
+	h := newHarness(t)
+	a := twoInstalled(t, h)
+	h.src.drop("web", "v2")
+	st := a.SyncOnce(context.Background())
+	if c := st.Certificates[0]; c.InstalledVersion != "v1" || !strings.Contains(c.Notice, "no longer listed") {
+		t.Errorf("current %s, notice %q; want v1 and the reason", c.InstalledVersion, c.Notice)
+	}
+	if got := h.store.versions(h.ref); !reflect.DeepEqual(got, []string{"v1"}) {
+		t.Errorf("installed = %v, want [v1]", got)
+	}
+}
+
+func TestRollbackRunsTheReloadHookAndSaysSo(t *testing.T) {
+	out := filepath.Join(t.TempDir(), "hook.out")
+	h := newHarness(t)
+	h.spec.Certificates[0].Reload = &Hook{Command: []string{"sh", "-c", `echo "$AKVVM_VERSION $AKVVM_PREVIOUS_VERSION ${AKVVM_ROLLBACK:-0}" >> ` + out}}
+	a := twoInstalled(t, h)
+	var events []Event
+	a.deps.Notifiers = []Notifier{notifierFunc(func(e Event) { events = append(events, e) })}
+	h.src.edit("web", "v2", func(v *keyvault.Version) { v.Enabled = false })
+	a.SyncOnce(context.Background())
+	data, err := os.ReadFile(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.Split(strings.TrimSpace(string(data)), "\n")
+	if got := lines[len(lines)-1]; got != "v1 v2 1" {
+		t.Errorf("hook saw %q after the rollback, want \"v1 v2 1\"", got)
+	}
+	if len(events) != 1 || !events[0].Rollback || events[0].Bundle != nil || events[0].Previous.Version != "v2" || events[0].Installed.Version != "v1" {
+		t.Errorf("events = %+v, want one rollback v2 -> v1 without a bundle", events)
+	}
+}
+
+func TestRollbackWithRenewalLinkRemovesTheWithdrawnVersionOneCheckLater(t *testing.T) {
+	h := newHarness(t)
+	h.spec.Certificates[0].Target.LinkOnRenewal = true
+	a := twoInstalled(t, h)
+	h.src.edit("web", "v2", func(v *keyvault.Version) { v.Enabled = false })
+	st := a.SyncOnce(context.Background())
+	if got := h.store.versions(h.ref); !reflect.DeepEqual(got, []string{"v1", "v2"}) {
+		t.Errorf("installed after the rollback = %v; v2 should stay one check for the renewal link", got)
+	}
+	if c := st.Certificates[0]; !strings.Contains(c.Notice, "kept for now: v2") {
+		t.Errorf("notice %q does not say v2 is kept for now", c.Notice)
+	}
+	a.SyncOnce(context.Background())
+	if got := h.store.versions(h.ref); !reflect.DeepEqual(got, []string{"v1"}) {
+		t.Errorf("installed one check later = %v, want [v1]", got)
+	}
+}
+
+func TestRollbackToAVersionNotInstalledDownloadsIt(t *testing.T) {
+	h := newHarness(t)
+	h.spec.Keep = 0 // 1.0/3.0 keep every usable version; this store has only v2
+	h.addVersion(t, "v1", 2*time.Hour)
+	h.addVersion(t, "v2", time.Hour)
+	a := h.agent(t, nil)
+	a.SyncOnce(context.Background())
+	h.src.edit("web", "v2", func(v *keyvault.Version) { v.Enabled = false })
+	st := a.SyncOnce(context.Background())
+	if c := st.Certificates[0]; c.InstalledVersion != "v1" || c.LastError != "" {
+		t.Errorf("current %s, error %q; want v1 downloaded and current", c.InstalledVersion, c.LastError)
+	}
+	if got := h.store.versions(h.ref); !reflect.DeepEqual(got, []string{"v1"}) {
+		t.Errorf("installed = %v, want [v1]", got)
+	}
+}
+
+func TestNothingUsableKeepsTheInstalledVersionAndSaysSo(t *testing.T) {
+	h := newHarness(t)
+	h.addVersion(t, "v1", time.Hour)
+	a := h.agent(t, nil)
+	a.SyncOnce(context.Background())
+	h.src.edit("web", "v1", func(v *keyvault.Version) { v.Enabled = false })
+	st := a.SyncOnce(context.Background())
+	c := st.Certificates[0]
+	if got := h.store.versions(h.ref); !reflect.DeepEqual(got, []string{"v1"}) {
+		t.Errorf("installed = %v; with nothing usable the withdrawn v1 must stay", got)
+	}
+	if c.InstalledVersion != "v1" || !strings.Contains(c.LastError, "no enabled, currently valid version") || !strings.Contains(c.LastError, "v1 stay in place") {
+		t.Errorf("current %s, error %q; want v1 kept and said so", c.InstalledVersion, c.LastError)
+	}
+}
+
+func TestSecretGoneKeepsTheInstalledVersionAndSaysSo(t *testing.T) {
+	h := newHarness(t)
+	h.addVersion(t, "v1", time.Hour)
+	a := h.agent(t, nil)
+	a.SyncOnce(context.Background())
+	h.src.setFail(kvError(http.StatusNotFound, "SecretNotFound", "web"))
+	st := a.SyncOnce(context.Background())
+	if c := st.Certificates[0]; c.InstalledVersion != "v1" || !strings.Contains(c.LastError, "gone from the vault") || c.HTTPStatus != http.StatusNotFound {
+		t.Errorf("current %s, error %q (HTTP %d); want v1 kept, the 404 and why", c.InstalledVersion, c.LastError, c.HTTPStatus)
+	}
+	if got := h.store.versions(h.ref); !reflect.DeepEqual(got, []string{"v1"}) {
+		t.Errorf("installed = %v, want [v1]", got)
+	}
+}
+
+func TestSchema40RollbackKeepsTwoWithoutDownloadingOlderOnes(t *testing.T) {
+	h := newHarness(t)
+	h.spec.Versions = 2
+	h.addVersion(t, "v1", 3*time.Hour)
+	h.addVersion(t, "v2", 2*time.Hour)
+	h.addVersion(t, "v3", time.Hour)
+	a := h.agent(t, nil)
+	a.SyncOnce(context.Background()) // v3 current, v2 installed
+	_, gets := h.src.counts()
+	h.src.edit("web", "v3", func(v *keyvault.Version) { v.Enabled = false })
+	st := a.SyncOnce(context.Background())
+	if c := st.Certificates[0]; c.InstalledVersion != "v2" {
+		t.Errorf("current = %s, want v2", c.InstalledVersion)
+	}
+	if got := h.store.versions(h.ref); !reflect.DeepEqual(got, []string{"v2"}) {
+		t.Errorf("installed = %v, want [v2]", got)
+	}
+	if _, after := h.src.counts(); after != gets {
+		t.Errorf("the rollback downloaded %d values, want none", after-gets)
+	}
+}
+
+func TestPinnedVersionInstalledButNotCurrentIsMadeCurrent(t *testing.T) {
+	h := newHarness(t)
+	h.addVersion(t, "v1", 2*time.Hour)
+	h.addVersion(t, "v2", time.Hour)
+	h.spec.Keep = 0
+	a := h.agent(t, nil)
+	a.SyncOnce(context.Background()) // v2
+	h.spec.Certificates[0].PinnedVersion = "v1"
+	a.setSpec(h.spec)
+	a.SyncOnce(context.Background()) // v1 downloaded, current
+	h.spec.Certificates[0].PinnedVersion = "v2"
+	a.setSpec(h.spec)
+	_, gets := h.src.counts()
+	st := a.SyncOnce(context.Background())
+	if st.Certificates[0].InstalledVersion != "v2" || h.store.switches != 1 {
+		t.Errorf("current %s after %d switches; want v2 made current", st.Certificates[0].InstalledVersion, h.store.switches)
+	}
+	if _, after := h.src.counts(); after != gets {
+		t.Errorf("pinning an installed version downloaded %d values", after-gets)
+	}
+}
+
+type notifierFunc func(Event)
+
+func (f notifierFunc) Notify(_ context.Context, e Event) error { f(e); return nil }
+
+// stopClock is a fakeClock that cancels the run once time passes end.
+type stopClock struct {
+	*fakeClock
+	end    time.Time
+	cancel context.CancelFunc
+}
+
+func (c stopClock) After(d time.Duration) <-chan time.Time {
+	ch := c.fakeClock.After(d)
+	if c.Now().After(c.end) {
+		c.cancel()
+	}
+	return ch
+}
+
+func TestCertificatesDueTogetherShareAPass(t *testing.T) {
+	const n, hours = 200, 5
+	h := newHarness(t)
+	h.spec.Certificates = nil
+	for i := range n {
+		name := "c" + strings.Repeat("x", i%7) + string(rune('a'+i%26)) + string(rune('a'+i/26))
+		h.src.add(name, "v1", h.pki.leafPEM(t, name+".example.com", false), t0.Add(-time.Hour))
+		c := CertSpec{Ref: h.ref, VaultURL: "https://v.vault.azure.net", URL: "https://v.vault.azure.net/secrets/" + name}
+		c.Name = name
+		h.spec.Certificates = append(h.spec.Certificates, c)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	status := filepath.Join(t.TempDir(), "status.json")
+	a := h.agent(t, func(d *Deps) {
+		d.Clock = stopClock{fakeClock: h.clock, end: t0.Add(hours * time.Hour), cancel: cancel}
+		d.StatusFile = status
+	})
+	if err := a.Run(ctx); err != nil {
+		t.Fatal(err)
+	}
+	lists, _ := h.src.counts()
+	if lists < n*hours {
+		t.Fatalf("only %d checks in %d hours of %d certificates", lists, hours, n)
+	}
+	// Each certificate's hourly check is jittered by ±6 minutes. Those due
+	// within a minute of the first join its pass, so there are at most 60
+	// passes an hour, whatever the number of certificates (one pass per
+	// certificate would be 200).
+	if perHour := h.store.recovers / hours; perHour > int(time.Hour/batchWindow) {
+		t.Errorf("%d passes (status writes) an hour for %d certificates checked hourly, want at most %d", perHour, n, time.Hour/batchWindow)
+	}
+}
+
+func TestStatusTempFilesOfAKilledAgentAreRemoved(t *testing.T) {
+	h := newHarness(t)
+	h.addVersion(t, "v1", time.Hour)
+	dir := t.TempDir()
+	status := filepath.Join(dir, "status.json")
+	left := filepath.Join(dir, ".status.json.tmp-12345")
+	if err := os.WriteFile(left, []byte("{}"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	a := h.agent(t, func(d *Deps) { d.StatusFile = status })
+	a.SyncOnce(context.Background())
+	if _, err := os.Stat(left); !os.IsNotExist(err) {
+		t.Errorf("temporary status file of a killed agent still there: %v", err)
+	}
+	if _, err := ReadStatusFile(status); err != nil {
+		t.Error(err)
+	}
+}
