@@ -140,7 +140,7 @@ func (s *Store) Delete(_ context.Context, t store.Target, ref store.Ref, version
 		if e.current {
 			freeEntries(es)
 			_ = st.close()
-			return nil, fmt.Errorf("version %s of %s/%s is the current one in %s and cannot be deleted: make another version current first, or remove the certificate (akvvm handler uninstall); nothing was deleted",
+			return nil, fmt.Errorf("version %s of %s/%s is the current one in %s and cannot be deleted: make another version current first; nothing was deleted",
 				e.rec.Version, ref.Vault, ref.Name, st.name)
 		}
 		del = append(del, i)
