@@ -134,7 +134,7 @@ chain, and store it re-encoded in the requested content type.`,
 
 func newEmulatorSecretCommand() *cobra.Command {
 	var a adminFlags
-	cmd := &cobra.Command{Use: "secret", Short: "Set plain secrets in a running emulator", Args: cobra.NoArgs}
+	cmd := &cobra.Command{Use: "secret", Short: "Set or delete secrets in a running emulator", Args: cobra.NoArgs}
 	a.register(cmd)
 	var vault, name, value, valueFile string
 	var spec emulator.SecretSpec
@@ -175,7 +175,31 @@ func newEmulatorSecretCommand() *cobra.Command {
 	set.Flags().BoolVar(&disabled, "disabled", false, "store the version disabled")
 	_ = set.MarkFlagRequired("vault")
 	_ = set.MarkFlagRequired("name")
-	cmd.AddCommand(set)
+
+	var delVault, delName, delVersion string
+	del := &cobra.Command{
+		Use:   "delete",
+		Short: "Delete a secret, or make the vault stop listing one of its versions",
+		Long: `Delete a secret with all its versions, or with --version only that version: the
+vault stops listing and serving it, as after restoring or recreating the secret
+without it (Key Vault itself cannot delete a single version). Deleting the last
+version deletes the secret.`,
+		Example: `  akvvm emulator secret delete --vault myvault --name web
+  akvvm emulator secret delete --vault myvault --name web --version 3f1c0a9e5b7d4c2e8f6a1b3d5c7e9f0a`,
+		Args: cobra.NoArgs,
+		RunE: adminRun(&a, func(ctx context.Context, c *emulator.AdminClient) (any, error) {
+			if delVersion != "" {
+				return nil, c.DeleteSecretVersion(ctx, delVault, delName, delVersion)
+			}
+			return nil, c.DeleteSecret(ctx, delVault, delName)
+		}),
+	}
+	del.Flags().StringVar(&delVault, "vault", "", "vault name (required)")
+	del.Flags().StringVar(&delName, "name", "", "secret name (required)")
+	del.Flags().StringVar(&delVersion, "version", "", "delete only this version")
+	_ = del.MarkFlagRequired("vault")
+	_ = del.MarkFlagRequired("name")
+	cmd.AddCommand(set, del)
 	return cmd
 }
 

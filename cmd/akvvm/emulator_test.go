@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"os"
 	"path/filepath"
 	"strings"
@@ -90,6 +91,20 @@ func TestEmulatorAdminCommands(t *testing.T) {
 	}
 	if got := latestValue(t, e, "myvault", "db"); got != "from-file" {
 		t.Errorf("secret value = %q", got)
+	}
+
+	second, err := e.SetSecret("myvault", "db", emulator.SecretSpec{Value: "second"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := runCLI(t, e, "secret", "delete", "--vault", "myvault", "--name", "db", "--version", second.Version); err != nil {
+		t.Fatalf("secret delete --version: %v", err)
+	}
+	if got := latestValue(t, e, "myvault", "db"); got != "from-file" {
+		t.Errorf("latest value after deleting the second version = %q, want the first again", got)
+	}
+	if _, err := runCLI(t, e, "secret", "delete", "--vault", "myvault", "--name", "gone"); !errors.Is(err, emulator.ErrNotFound) {
+		t.Errorf("secret delete of a missing secret = %v, want not found", err)
 	}
 
 	out, err = runCLI(t, e, "fault", "add", "--op", "getSecret", "--secret", "db", "--status", "429", "--retry-after", "3", "--count", "0")

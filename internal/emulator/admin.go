@@ -66,6 +66,12 @@ func (e *Emulator) adminHandler() http.Handler {
 	m.HandleFunc("PATCH "+p+"vaults/{vault}/secrets/{name}/{version...}", adminCall(func(r *http.Request, req EnabledRequest) (any, error) {
 		return nil, e.SetSecretEnabled(r.PathValue("vault"), r.PathValue("name"), r.PathValue("version"), req.Enabled)
 	}))
+	m.HandleFunc("DELETE "+p+"vaults/{vault}/secrets/{name}", adminCall(func(r *http.Request, _ struct{}) (any, error) {
+		return nil, e.DeleteSecret(r.PathValue("vault"), r.PathValue("name"))
+	}))
+	m.HandleFunc("DELETE "+p+"vaults/{vault}/secrets/{name}/{version}", adminCall(func(r *http.Request, _ struct{}) (any, error) {
+		return nil, e.DeleteSecretVersion(r.PathValue("vault"), r.PathValue("name"), r.PathValue("version"))
+	}))
 	m.HandleFunc("POST "+p+"vaults/{vault}/certificates/{name}", adminCall(func(r *http.Request, spec CertificateSpec) (any, error) {
 		return e.CreateCertificate(r.PathValue("vault"), r.PathValue("name"), spec)
 	}))

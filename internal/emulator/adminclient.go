@@ -146,6 +146,20 @@ func (c *AdminClient) SetSecretEnabled(ctx context.Context, vault, name, version
 	return c.do(ctx, http.MethodPatch, "vaults/"+esc(vault)+"/secrets/"+esc(name)+"/"+esc(version), EnabledRequest{Enabled: enabled}, nil)
 }
 
+// DeleteSecretVersion makes the vault stop listing one version (see
+// Emulator.DeleteSecretVersion); version must not be empty.
+func (c *AdminClient) DeleteSecretVersion(ctx context.Context, vault, name, version string) error {
+	if version == "" {
+		return errors.New("delete secret version: the version is empty; use DeleteSecret to delete the whole secret")
+	}
+	return c.do(ctx, http.MethodDelete, "vaults/"+esc(vault)+"/secrets/"+esc(name)+"/"+esc(version), nil, nil)
+}
+
+// DeleteSecret deletes a secret with all its versions (see Emulator.DeleteSecret).
+func (c *AdminClient) DeleteSecret(ctx context.Context, vault, name string) error {
+	return c.do(ctx, http.MethodDelete, "vaults/"+esc(vault)+"/secrets/"+esc(name), nil, nil)
+}
+
 // CreateCertificate issues a certificate into a vault.
 func (c *AdminClient) CreateCertificate(ctx context.Context, vault, name string, spec CertificateSpec) (SecretVersion, error) {
 	var out SecretVersion

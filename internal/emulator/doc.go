@@ -31,6 +31,7 @@
 //	PUT    /_emulator/vaults/{vault}/secrets/{name} (SecretSpec)
 //	GET    /_emulator/vaults/{vault}/secrets/{name}/[{version}]
 //	PATCH  /_emulator/vaults/{vault}/secrets/{name}/[{version}] (EnabledRequest)
+//	DELETE /_emulator/vaults/{vault}/secrets/{name}[/{version}] (one version: the vault stops listing it)
 //	POST   /_emulator/vaults/{vault}/certificates/{name} (CertificateSpec)
 //	POST   /_emulator/vaults/{vault}/certificates/{name}/rotate
 //	POST   /_emulator/vaults/{vault}/certificates/{name}/import (ImportSpec)

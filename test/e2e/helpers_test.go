@@ -231,9 +231,9 @@ func (e *emu) fault(t *testing.T, f emulator.Fault) {
 	}
 }
 
-// deleteSecret deletes a secret through the Key Vault data plane, as an
-// operator would with az keyvault secret delete.
-func (e *emu) deleteSecret(t *testing.T, vault, name string) {
+// secretsClient returns the official azsecrets client for vault, reaching
+// the emulator as an operator's tools would reach Key Vault.
+func (e *emu) secretsClient(t *testing.T, vault string) *azsecrets.Client {
 	t.Helper()
 	route, err := transport.ParseRoute("*.vault.azure.net=" + e.ready.HTTPSAddr)
 	if err != nil {
@@ -251,8 +251,25 @@ func (e *emu) deleteSecret(t *testing.T, vault, name string) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := cl.DeleteSecret(t.Context(), name, nil); err != nil {
+	return cl
+}
+
+// deleteSecret deletes a secret through the Key Vault data plane, as an
+// operator would with az keyvault secret delete.
+func (e *emu) deleteSecret(t *testing.T, vault, name string) {
+	t.Helper()
+	if _, err := e.secretsClient(t, vault).DeleteSecret(t.Context(), name, nil); err != nil {
 		t.Fatalf("delete secret %s: %v", name, err)
+	}
+}
+
+// setExpires changes the expiry of one version through the Key Vault data
+// plane, as an operator would with az keyvault secret set-attributes --expires.
+func (e *emu) setExpires(t *testing.T, vault, name, version string, exp time.Time) {
+	t.Helper()
+	params := azsecrets.UpdateSecretPropertiesParameters{SecretAttributes: &azsecrets.SecretAttributes{Expires: &exp}}
+	if _, err := e.secretsClient(t, vault).UpdateSecretProperties(t.Context(), name, version, params, nil); err != nil {
+		t.Fatalf("set the expiry of %s/%s: %v", name, version, err)
 	}
 }
 
