@@ -204,20 +204,39 @@ func newestFirst(c *certState) []versionState {
 // file is missing are left out of the slice and reported with a
 // *MissingFilesError; the slice is valid in that case too. A pending
 // version whose temp file is still there (being installed, or left by a
-// killed process for Recover) is not listed. List takes no lock and reads
-// only ref's record, its files and its link.
+// killed process for Recover) is not listed.
+//
+// List reads only ref's record, its files and its link, and takes no lock.
+// Only when a file seems missing does it look again under the
+// certificate's locks, since a Delete or Remove running at the same time
+// takes files before it updates the record.
 func (s *Store) List(ctx context.Context, t store.Target, ref store.Ref) ([]store.Installed, error) {
-	sess, err := s.open(ctx, t, ref, readOnly, false)
+	present, missing, err := s.list(ctx, t, ref, readOnly)
+	if err == nil && len(missing) > 0 {
+		present, missing, err = s.list(ctx, t, ref, certWrite)
+	}
 	if err != nil {
 		return nil, err
+	}
+	if len(missing) > 0 {
+		return present, &MissingFilesError{Ref: ref, Missing: missing}
+	}
+	return present, nil
+}
+
+// list reads ref's record with the locks mode asks for and sorts its
+// versions into present and missing ones.
+func (s *Store) list(ctx context.Context, t store.Target, ref store.Ref, mode access) (present, missing []store.Installed, err error) {
+	sess, err := s.open(ctx, t, ref, mode, false)
+	if err != nil {
+		return nil, nil, err
 	}
 	defer sess.release()
 	rec := sess.rec
 	if rec == nil {
-		return nil, nil
+		return nil, nil, nil
 	}
 	current := linkTarget(sess.dir, rec.Link)
-	var present, missing []store.Installed
 	for _, v := range newestFirst(&rec.certState) {
 		in := installed(sess.dir, ref, v)
 		fi, err := os.Lstat(in.Location)
@@ -235,13 +254,10 @@ func (s *Store) List(ctx context.Context, t store.Target, ref store.Ref) ([]stor
 			}
 			missing = append(missing, in)
 		default:
-			return nil, fmt.Errorf("checking installed file %s: %w", in.Location, err)
+			return nil, nil, fmt.Errorf("checking installed file %s: %w", in.Location, err)
 		}
 	}
-	if len(missing) > 0 {
-		return present, &MissingFilesError{Ref: ref, Missing: missing}
-	}
-	return present, nil
+	return present, missing, nil
 }
 
 // linkTarget returns the base name of the file dir/link points at when it
