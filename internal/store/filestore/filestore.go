@@ -59,7 +59,7 @@ func (systemClock) Now() time.Time { return time.Now() }
 
 // Options configures a Store. The zero value is usable.
 type Options struct {
-	// Logger receives one Info line per installed or pruned version; nil
+	// Logger receives one Info line per installed, deleted or removed version; nil
 	// means slog.Default().
 	Logger *slog.Logger
 	// Clock stamps InstalledAt; nil means the system clock.

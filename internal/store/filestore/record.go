@@ -77,8 +77,11 @@ func checkRecordsDir(dir string) (bool, error) {
 	if err != nil {
 		return false, fmt.Errorf("checking akvvm's records directory %s: %w", p, err)
 	}
-	if !fi.IsDir() || fi.Mode()&fs.ModeSymlink != 0 {
-		return false, fmt.Errorf("%s is not a directory (%s): akvvm keeps its records there; move it away", p, fi.Mode().Type())
+	if fi.Mode()&fs.ModeSymlink != 0 {
+		return false, fmt.Errorf("%s is a symbolic link, not a directory: akvvm keeps its records there and does not follow links; move it away", p)
+	}
+	if !fi.IsDir() {
+		return false, fmt.Errorf("%s is not a directory: akvvm keeps its records there; move it away", p)
 	}
 	return true, nil
 }

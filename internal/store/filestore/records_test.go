@@ -74,7 +74,7 @@ func TestRecordsDirectoryMustBeADirectory(t *testing.T) {
 				"List":    func() error { _, err := s.List(t.Context(), target, testRef); return err }(),
 				"Recover": s.Recover(t.Context(), []store.Target{target}),
 			} {
-				if err == nil || !strings.Contains(err.Error(), "is not a directory") {
+				if err == nil || !strings.Contains(err.Error(), "not a directory") {
 					t.Errorf("%s with a %s as the records directory = %v, want a refusal", name, kind, err)
 				}
 			}
