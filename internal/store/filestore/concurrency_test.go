@@ -149,3 +149,39 @@ func TestTwoStoresOnOneCertificate(t *testing.T) {
 	}
 	checkConsistent(t, dir)
 }
+
+// Removing the last certificate deletes the records directory and the lock
+// file while another process may be about to install: that one must wait
+// and then start afresh, never fail.
+func TestInstallRacesRemoveOfTheLastCertificate(t *testing.T) {
+	_, dir, _ := newTestStore(t)
+	target := store.Target{Location: dir}
+	other := store.Ref{Vault: "exampleVault", Name: "other"}
+	certs := map[store.Ref]store.Certificate{
+		testRef: newCert(t, testRef, "v1", ecKey, 0),
+		other:   newCert(t, other, "v1", ecKey, 0),
+	}
+	var wg sync.WaitGroup
+	errs := make(chan error, 100)
+	for ref, c := range certs {
+		st := New(Options{Logger: discard()})
+		wg.Go(func() {
+			for range 15 {
+				if _, err := st.Install(t.Context(), target, c); err != nil {
+					errs <- err
+				}
+				if _, err := st.Remove(t.Context(), target, ref); err != nil {
+					errs <- err
+				}
+			}
+		})
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Error(err)
+	}
+	if got := names(t, dir); len(got) != 0 {
+		t.Errorf("after every certificate was removed the directory holds %v", got)
+	}
+}

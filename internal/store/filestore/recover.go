@@ -47,15 +47,15 @@ func (s *Store) recoverDir(ctx context.Context, dir string) error {
 	if err := s.migrate(ctx, dir); err != nil {
 		return err
 	}
-	haveRecords, err := checkRecordsDir(dir)
-	if err != nil {
-		return err
-	}
 	unlock, err := lockDir(ctx, dir)
 	if err != nil {
 		return err
 	}
 	defer unlock()
+	haveRecords, err := checkRecordsDir(dir)
+	if err != nil {
+		return err
+	}
 
 	entries, err := os.ReadDir(dir)
 	if err != nil {

@@ -77,6 +77,23 @@ func (s *Store) open(ctx context.Context, t store.Target, ref store.Ref, mode ac
 	if err := s.migrate(ctx, dir); err != nil {
 		return fail(err)
 	}
+	// The directory lock comes before the records directory is checked:
+	// Remove of the last certificate deletes that directory under the
+	// exclusive lock.
+	switch mode {
+	case certWrite:
+		unlock, err := lockDirShared(ctx, dir)
+		if err != nil {
+			return fail(err)
+		}
+		unlocks = append(unlocks, unlock)
+	case dirWrite:
+		unlock, err := lockDir(ctx, dir)
+		if err != nil {
+			return fail(err)
+		}
+		unlocks = append(unlocks, unlock)
+	}
 	haveRecords, err := checkRecordsDir(dir)
 	if err != nil {
 		return fail(err)
@@ -87,22 +104,8 @@ func (s *Store) open(ctx context.Context, t store.Target, ref store.Ref, mode ac
 		}
 		haveRecords = true
 	}
-	switch mode {
-	case certWrite:
-		unlock, err := lockDirShared(ctx, dir)
-		if err != nil {
-			return fail(err)
-		}
-		unlocks = append(unlocks, unlock)
-		if haveRecords {
-			unlock, err := lockCert(ctx, sess.recDir, certLockFileName(ref))
-			if err != nil {
-				return fail(err)
-			}
-			unlocks = append(unlocks, unlock)
-		}
-	case dirWrite:
-		unlock, err := lockDir(ctx, dir)
+	if mode == certWrite && haveRecords {
+		unlock, err := lockCert(ctx, sess.recDir, certLockFileName(ref))
 		if err != nil {
 			return fail(err)
 		}
