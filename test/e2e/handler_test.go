@@ -340,7 +340,7 @@ func TestHandlerUninstallRemovesCertificatesWhenConfigured(t *testing.T) {
 			stop := g.startService(t, e)
 			g.waitStatus(t, 0, handler.StatusSuccess)
 			stop()
-			installed := []string{".akvvm-state.json", ".akvvm.lock", "app.pem", "e2evault.web." + web.Version,
+			installed := []string{".akvvm-records", ".akvvm.lock", "app.pem", "e2evault.web." + web.Version,
 				"e2evault.web.0123456789abcdef0123456789abcdef", "web.pem"}
 			slices.Sort(installed)
 			if got := dirNames(t, store); !slices.Equal(got, installed) {

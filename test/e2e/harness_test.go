@@ -160,7 +160,8 @@ func (b *box) status(t *testing.T) agent.Status {
 	return s
 }
 
-// snapshot reads every file and link target in dir, to prove nothing changed.
+// snapshot reads every file and link target in dir, and in its
+// subdirectories (the store's records), to prove nothing changed.
 func snapshot(t *testing.T, dir string) map[string]string {
 	t.Helper()
 	entries, err := os.ReadDir(dir)
@@ -170,6 +171,12 @@ func snapshot(t *testing.T, dir string) map[string]string {
 	out := map[string]string{}
 	for _, en := range entries {
 		p := filepath.Join(dir, en.Name())
+		if en.IsDir() {
+			for name, v := range snapshot(t, p) {
+				out[en.Name()+"/"+name] = v
+			}
+			continue
+		}
 		if en.Type()&os.ModeSymlink != 0 {
 			target, err := os.Readlink(p)
 			if err != nil {

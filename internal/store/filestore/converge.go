@@ -3,16 +3,159 @@ package filestore
 import (
 	"context"
 	"errors"
+	"fmt"
+	"io/fs"
+	"path/filepath"
+	"slices"
 
 	"github.com/akvvm/akvvm/internal/store"
 )
 
-// MakeCurrent is not implemented yet.
+// MakeCurrent points ref's link at an installed version, also an older
+// one, without writing its file. It costs one fsync (the store directory)
+// when the link moves and nothing when the version is current already.
 func (s *Store) MakeCurrent(ctx context.Context, t store.Target, ref store.Ref, version string) (store.Installed, error) {
-	return store.Installed{}, errors.New("filestore: MakeCurrent not implemented")
+	if err := checkVersion(version); err != nil {
+		return store.Installed{}, err
+	}
+	link, err := linkName(t, ref)
+	if err != nil {
+		return store.Installed{}, err
+	}
+	sess, err := s.open(ctx, t, ref, certWrite, false)
+	if err != nil {
+		return store.Installed{}, err
+	}
+	defer sess.release()
+	rec := sess.rec
+	idx := -1
+	if rec != nil {
+		idx = rec.version(version)
+	}
+	if idx < 0 {
+		return store.Installed{}, fmt.Errorf("version %s of %s/%s is not installed in %s: install it (akvvm downloads it again) instead of making it current", version, ref.Vault, ref.Name, sess.dir)
+	}
+	v := rec.Versions[idx]
+	path := filepath.Join(sess.dir, v.File)
+	if !regularFile(path) {
+		return store.Installed{}, fmt.Errorf("version %s of %s/%s is recorded but its file %s is missing (deleted outside akvvm?): install the version again to restore it", version, ref.Vault, ref.Name, path)
+	}
+	if v.File == link {
+		return store.Installed{}, fmt.Errorf("symbolic link name %q equals the version file name: choose another customSymbolicLinkName", link)
+	}
+	current, err := s.checkLink(sess, rec, link, v.File)
+	if err != nil {
+		return store.Installed{}, err
+	}
+	next := rec.clone()
+	next.Link = link
+	w := &installWrite{s: s, sess: sess, link: link, path: path, current: current}
+	if err := w.commit(rec, next, false); err != nil {
+		return store.Installed{}, fmt.Errorf("making %s current: %w", v.File, err)
+	}
+	in := installed(sess.dir, ref, v)
+	in.Current = true
+	if current != path {
+		s.log.Info("made installed certificate version current", "file", v.File, "thumbprint", in.Thumbprint, "notAfter", in.NotAfter, "link", link)
+	}
+	if rec.Link != "" && rec.Link != link {
+		s.removeOldLink(sess.dir, rec.Link, &next.certState)
+	}
+	return in, nil
 }
 
-// Delete is not implemented yet.
+// Delete removes the recorded versions of ref named in versions and returns
+// what it removed, newest first; unknown versions are skipped. It refuses,
+// before removing anything, when one of them is the link's target. The
+// files go first, with one fsync of the store directory, then the record
+// is saved (its data fsynced): a kill in between leaves recorded versions
+// whose files are gone, which List reports and the next Delete drops, never
+// a key file without a record. The records directory is not fsynced: if the
+// record's rename is lost in a power failure the same holds.
 func (s *Store) Delete(ctx context.Context, t store.Target, ref store.Ref, versions []string) ([]store.Installed, error) {
-	return nil, errors.New("filestore: Delete not implemented")
+	for _, v := range versions {
+		if err := checkVersion(v); err != nil {
+			return nil, err
+		}
+	}
+	sess, err := s.open(ctx, t, ref, certWrite, false)
+	if err != nil {
+		return nil, err
+	}
+	defer sess.release()
+	rec := sess.rec
+	if rec == nil {
+		return nil, nil
+	}
+	current := linkTarget(sess.dir, rec.Link)
+	var victims []versionState
+	for _, v := range newestFirst(&rec.certState) {
+		if !slices.Contains(versions, v.Version) {
+			continue
+		}
+		if v.File == current {
+			return nil, fmt.Errorf("version %s of %s/%s is current (the link %s points at it): make another version current first, then delete this one; nothing was deleted", v.Version, ref.Vault, ref.Name, filepath.Join(sess.dir, rec.Link))
+		}
+		victims = append(victims, v)
+	}
+	if len(victims) == 0 {
+		return nil, nil
+	}
+	removed, gone, errs := s.deleteVersions(sess, victims, "deleted")
+	if len(gone) == 0 {
+		return nil, errors.Join(errs...)
+	}
+	next := rec.clone()
+	dropVersions(&next.certState, gone)
+	clearArrived(sess.dir, next, "")
+	var saveErr error
+	if len(next.Versions) == 0 {
+		saveErr = writeRecordBytes(s.fs, sess.recDir, ref, nil)
+	} else {
+		_, saveErr = saveRecord(s.fs, sess.recDir, next, sess.raw)
+	}
+	if saveErr != nil {
+		errs = append(errs, saveErr)
+	}
+	if err := errors.Join(errs...); err != nil {
+		return removed, fmt.Errorf("deleting versions of %s/%s from %s (%w): fix the cause and delete again", ref.Vault, ref.Name, sess.dir, err)
+	}
+	return removed, nil
+}
+
+// deleteVersions removes the files of versions (verb names the action in
+// the log) and any temp file a killed install left for them, flushes the
+// store directory once when something went, and reports which versions
+// are gone. Files that are already missing count as gone.
+func (s *Store) deleteVersions(sess *session, versions []versionState, verb string) (removed []store.Installed, gone map[string]bool, errs []error) {
+	gone = map[string]bool{}
+	for _, v := range versions {
+		in := installed(sess.dir, sess.ref, v)
+		if err := s.fs.Remove(in.Location); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			errs = append(errs, fmt.Errorf("removing %s: %w", in.Location, err))
+			continue
+		}
+		if v.Pending != "" {
+			if tmp := filepath.Join(sess.dir, v.Pending); pathExists(tmp) {
+				if err := s.fs.Remove(tmp); err != nil && !errors.Is(err, fs.ErrNotExist) {
+					errs = append(errs, fmt.Errorf("removing %s: %w", tmp, err))
+					continue
+				}
+			}
+		}
+		gone[v.Version] = true
+		removed = append(removed, in)
+		s.log.Info(verb+" certificate version", "file", v.File, "thumbprint", v.Thumbprint, "notAfter", v.NotAfter)
+	}
+	if len(removed) > 0 {
+		if err := syncDir(s.fs, sess.dir); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	return removed, gone, errs
+}
+
+// dropVersions removes the gone versions from c.
+func dropVersions(c *certState, gone map[string]bool) {
+	c.Versions = slices.DeleteFunc(c.Versions, func(v versionState) bool { return gone[v.Version] })
 }

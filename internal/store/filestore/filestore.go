@@ -5,21 +5,31 @@
 // (mode 0600) holding the leaf, the chain (intermediates, then the root if
 // present) and the PKCS #8 private key, in that order. A symbolic link
 // "<vault>.<certname>" (or the target's custom link name) holds the absolute
-// path of the current version and is swapped atomically. Every write goes
-// through a temp file in the same directory, fsync, rename and a directory
-// fsync, so a failure leaves the files and link that were there before.
+// path of the current version and is swapped atomically.
 //
-// akvvm records what it wrote in ".akvvm-state.json" in the store directory
-// and only ever replaces or removes files recorded there: foreign files,
-// even ones named like a version of an observed certificate, are left alone,
-// and a link name taken by a file akvvm did not create is refused. A version
-// file that is missing although recorded is reported by List with a
-// *MissingFilesError; installing that version again restores it.
+// akvvm records what it wrote per certificate, in the hidden directory
+// ".akvvm-records": "<vault>.<certname>.json" lists the version files and
+// the link, and akvvm only ever replaces or removes files recorded there.
+// Foreign files, even ones named like a version of an observed certificate,
+// are left alone, and a link name taken by a file akvvm did not create is
+// refused. A version file that is missing although recorded is reported by
+// List with a *MissingFilesError; installing that version again restores it.
+// Every operation reads one record and the files it names, so its cost does
+// not grow with the number of certificates.
 //
-// Operations are serialised by a mutex and, on Linux, by an flock on
-// ".akvvm.lock" so two akvvm processes never interleave in one directory.
-// The store assumes POSIX symbolic links and rename; it compiles elsewhere
-// but is only meant for Linux.
+// A new version is written to a temp file (fsync), then recorded as pending
+// (fsync of the record and the records directory), then renamed into place,
+// the link swapped and the store directory fsynced once: a version file is
+// never on disk without its record. Recover removes what a killed process
+// left (temp files, pending versions whose file never arrived).
+//
+// Locks: a mutex per certificate within the process; across processes a
+// shared flock on ".akvvm.lock" plus an exclusive flock on the certificate's
+// "<vault>.<certname>.lock" in the records directory. Whole-directory work
+// (migration of the old ".akvvm-state.json", Recover, Remove) takes
+// ".akvvm.lock" exclusively. List takes no lock. The store assumes POSIX
+// symbolic links, rename and flock; it compiles elsewhere but is only meant
+// for Linux.
 package filestore
 
 import (
@@ -49,7 +59,7 @@ func (systemClock) Now() time.Time { return time.Now() }
 
 // Options configures a Store. The zero value is usable.
 type Options struct {
-	// Logger receives one Info line per installed or pruned version; nil
+	// Logger receives one Info line per installed, deleted or removed version; nil
 	// means slog.Default().
 	Logger *slog.Logger
 	// Clock stamps InstalledAt; nil means the system clock.
@@ -64,8 +74,15 @@ type Store struct {
 	fs    fileSystem
 	acl   aclApplier
 
-	mu     sync.Mutex
-	warned map[string]bool // directories already warned about
+	mu     sync.Mutex           // guards the maps below, never held across I/O
+	warned map[string]bool      // directories already warned about
+	refs   map[string]*refMutex // per-certificate mutexes in use, by dir and ref
+}
+
+// refMutex serialises the operations on one certificate in one directory.
+type refMutex struct {
+	sync.Mutex
+	users int // holders and waiters
 }
 
 var _ store.Store = (*Store)(nil)
@@ -78,6 +95,7 @@ func New(opts Options) *Store {
 		fs:     osFS{},
 		acl:    aclApplier{run: execSetfacl{}, resolve: osResolver{}},
 		warned: map[string]bool{},
+		refs:   map[string]*refMutex{},
 	}
 	if s.log == nil {
 		s.log = slog.Default()
@@ -132,8 +150,13 @@ func (s *Store) openDir(dir string, create bool) (bool, error) {
 	if !fi.IsDir() {
 		return false, fmt.Errorf("certificate store %s is not a directory: point certificateStoreLocation at a directory", dir)
 	}
-	if fi.Mode().Perm()&0o022 != 0 && !s.warned[dir] {
+	s.mu.Lock()
+	warn := fi.Mode().Perm()&0o022 != 0 && !s.warned[dir]
+	if warn {
 		s.warned[dir] = true
+	}
+	s.mu.Unlock()
+	if warn {
 		s.log.Warn("certificate store directory is writable by group or others; restrict it, for example with chmod 700",
 			"dir", dir, "mode", fi.Mode().Perm().String())
 	}
@@ -176,35 +199,82 @@ func newestFirst(c *certState) []versionState {
 	return out
 }
 
-// List returns the versions of ref that akvvm installed at t, newest first.
-// Versions whose file is missing are left out of the slice and reported
-// with a *MissingFilesError; the slice is valid in that case too. List does
-// not take the directory lock: the state file is replaced atomically, so it
-// always reads a consistent record.
+// List returns the versions of ref that akvvm installed at t: the link's
+// target first (Current set), then the others newest first. Versions whose
+// file is missing are left out of the slice and reported with a
+// *MissingFilesError; the slice is valid in that case too. A pending
+// version whose temp file is still there (being installed, or left by a
+// killed process for Recover) is not listed.
+//
+// List reads only ref's record, its files and its link, and takes no lock.
+// Only when a file seems missing does it look again under the
+// certificate's locks, since a Delete or Remove running at the same time
+// takes files before it updates the record.
 func (s *Store) List(ctx context.Context, t store.Target, ref store.Ref) ([]store.Installed, error) {
-	dir, _, c, release, err := s.openRecord(ctx, t, ref, false)
+	present, missing, err := s.list(ctx, t, ref, readOnly)
+	if err == nil && len(missing) > 0 {
+		present, missing, err = s.list(ctx, t, ref, certWrite)
+	}
 	if err != nil {
 		return nil, err
-	}
-	defer release()
-	if c == nil {
-		return nil, nil
-	}
-	var present, missing []store.Installed
-	for _, v := range newestFirst(c) {
-		in := installed(dir, ref, v)
-		fi, err := os.Lstat(in.Location)
-		switch {
-		case err == nil && fi.Mode().IsRegular():
-			present = append(present, in)
-		case err == nil || errors.Is(err, fs.ErrNotExist):
-			missing = append(missing, in)
-		default:
-			return nil, fmt.Errorf("checking installed file %s: %w", in.Location, err)
-		}
 	}
 	if len(missing) > 0 {
 		return present, &MissingFilesError{Ref: ref, Missing: missing}
 	}
 	return present, nil
+}
+
+// list reads ref's record with the locks mode asks for and sorts its
+// versions into present and missing ones.
+func (s *Store) list(ctx context.Context, t store.Target, ref store.Ref, mode access) (present, missing []store.Installed, err error) {
+	sess, err := s.open(ctx, t, ref, mode, false)
+	if err != nil {
+		return nil, nil, err
+	}
+	defer sess.release()
+	rec := sess.rec
+	if rec == nil {
+		return nil, nil, nil
+	}
+	current := linkTarget(sess.dir, rec.Link)
+	for _, v := range newestFirst(&rec.certState) {
+		in := installed(sess.dir, ref, v)
+		fi, err := os.Lstat(in.Location)
+		switch {
+		case err == nil && fi.Mode().IsRegular():
+			in.Current = v.File == current
+			if in.Current {
+				present = slices.Insert(present, 0, in)
+			} else {
+				present = append(present, in)
+			}
+		case err == nil || errors.Is(err, fs.ErrNotExist):
+			if v.Pending != "" && pathExists(filepath.Join(sess.dir, v.Pending)) {
+				continue
+			}
+			missing = append(missing, in)
+		default:
+			return nil, nil, fmt.Errorf("checking installed file %s: %w", in.Location, err)
+		}
+	}
+	return present, missing, nil
+}
+
+// linkTarget returns the base name of the file dir/link points at when it
+// is a symbolic link into dir, else "".
+func linkTarget(dir, link string) string {
+	if link == "" {
+		return ""
+	}
+	target, err := os.Readlink(filepath.Join(dir, link))
+	if err != nil || filepath.Dir(target) != dir {
+		return ""
+	}
+	return filepath.Base(target)
+}
+
+// pathExists reports whether path names anything (not following links).
+func pathExists(path string) bool {
+	_, err := os.Lstat(path)
+	return err == nil
 }

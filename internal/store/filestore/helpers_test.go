@@ -204,3 +204,6 @@ func versions(ins []store.Installed) []string {
 	}
 	return out
 }
+
+// discard is a logger that drops everything.
+func discard() *slog.Logger { return slog.New(slog.DiscardHandler) }

@@ -16,8 +16,16 @@ import (
 // Install writes c as "<vault>.<certname>.<version>" in t.Location and
 // points the link at it. Installing a version whose file already holds the
 // same content writes nothing (unless new ACLs must be granted or the link
-// must move) and returns its record. On failure the files, link and state
+// must move) and returns its record. On failure the files, link and record
 // that were there before are left as they were.
+//
+// A new version costs four fsyncs, the fewest that keep it durable with no
+// moment where its file could be on disk without its record: the version's
+// temp file, the record's temp file, the records directory (so the record
+// is durable before the version file can be), and once the file is renamed
+// and the link swapped, the store directory. The first install into a
+// directory adds one for the new records directory. An unchanged Install
+// writes and fsyncs nothing.
 func (s *Store) Install(ctx context.Context, t store.Target, c store.Certificate) (store.Installed, error) {
 	if err := ctx.Err(); err != nil {
 		return store.Installed{}, err
@@ -29,8 +37,7 @@ func (s *Store) Install(ctx context.Context, t store.Target, c store.Certificate
 	if err := checkVersion(c.Version); err != nil {
 		return store.Installed{}, err
 	}
-	dir, err := checkLocation(t.Location)
-	if err != nil {
+	if _, err := checkLocation(t.Location); err != nil {
 		return store.Installed{}, err
 	}
 	link, err := linkName(t, ref)
@@ -51,33 +58,22 @@ func (s *Store) Install(ctx context.Context, t store.Target, c store.Certificate
 	}
 	defer clear(data)
 
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if _, err := s.openDir(dir, true); err != nil {
-		return store.Installed{}, err
-	}
-	unlock, err := lockDir(ctx, dir)
+	sess, err := s.open(ctx, t, ref, certWrite, true)
 	if err != nil {
 		return store.Installed{}, err
 	}
-	defer unlock()
-	st, raw, err := loadState(dir)
-	if err != nil {
-		return store.Installed{}, err
+	defer sess.release()
+	rec := sess.rec
+	if rec == nil {
+		rec = newRecord(ref)
 	}
-	cs := st.cert(ref)
-	if cs == nil {
-		st.Certificates = append(st.Certificates, certState{Vault: ref.Vault, Name: ref.Name})
-		cs = &st.Certificates[len(st.Certificates)-1]
-	}
+	dir := sess.dir
 	path := filepath.Join(dir, fileName)
-	linkPath := filepath.Join(dir, link)
-
-	current, err := checkLink(st, cs, dir, link, fileName)
+	current, err := s.checkLink(sess, rec, link, fileName)
 	if err != nil {
 		return store.Installed{}, err
 	}
-	idx := cs.version(c.Version)
+	idx := rec.version(c.Version)
 	exists, same, err := compareFile(path, data)
 	if err != nil {
 		return store.Installed{}, err
@@ -85,106 +81,175 @@ func (s *Store) Install(ctx context.Context, t store.Target, c store.Certificate
 	if exists && !same && idx < 0 {
 		return store.Installed{}, fmt.Errorf("%s exists but akvvm did not write it and its content differs: move it away so akvvm can install this version", path)
 	}
+	w := &installWrite{s: s, sess: sess, link: link, path: path, current: current, created: !exists}
 	write := !exists || !same
-	created := false
 	if write {
 		if exists {
 			s.log.Warn("installed file differs from what akvvm wrote; rewriting it", "file", fileName)
 		}
-		if err := writeAtomic(s.fs, dir, fileName, data); err != nil {
-			if !exists {
-				// The rename may have happened before a failed directory sync.
-				_ = s.fs.Remove(path)
-			}
+		if w.tmp, err = writeTemp(s.fs, dir, tempPattern(ref), data); err != nil {
 			return store.Installed{}, fmt.Errorf("installing %s: %w", fileName, err)
-		}
-		created = !exists
-	}
-	// rollback undoes this call's changes, newest first, best effort.
-	var swapped, stateSaved bool
-	rollback := func() {
-		if swapped {
-			if current == "" {
-				_ = s.fs.Remove(linkPath)
-			} else if err := swapLink(s.fs, dir, link, current); err != nil {
-				s.log.Error("restoring symbolic link failed", "link", linkPath, "target", current, "err", err)
-			}
-		}
-		if stateSaved {
-			if err := saveState(s.fs, dir, raw); err != nil {
-				s.log.Error("restoring store state failed", "dir", dir, "err", err)
-			}
-		}
-		if created {
-			_ = s.fs.Remove(path)
-			_ = s.fs.SyncDir(dir)
 		}
 	}
 
 	var have []string
 	if idx >= 0 && !write {
-		have = cs.Versions[idx].ACLs
+		have = rec.Versions[idx].ACLs
 	}
 	if len(wantACLs) > 0 && !isSubset(wantACLs, have) {
-		if err := s.acl.apply(ctx, dir, path, wantACLs); err != nil {
-			rollback()
+		// A new file gets its ACLs as a temp file, so they arrive with it.
+		target := path
+		if write {
+			target = w.tmp
+		}
+		if err := s.acl.apply(ctx, dir, target, wantACLs); err != nil {
+			w.rollback()
 			return store.Installed{}, fmt.Errorf("installing %s: %w", fileName, err)
 		}
 		have = union(have, wantACLs)
 	}
 
+	next := rec.clone()
 	if idx < 0 {
-		cs.Versions = append(cs.Versions, versionState{
+		next.Versions = append(next.Versions, versionState{
 			Version:     c.Version,
 			File:        fileName,
 			InstalledAt: s.clock.Now().UTC().Round(0),
 		})
-		idx = len(cs.Versions) - 1
+		idx = len(next.Versions) - 1
 	}
-	v := &cs.Versions[idx]
+	v := &next.Versions[idx]
 	v.Thumbprint = thumbprint(c.Leaf)
 	v.NotAfter = c.Leaf.NotAfter.UTC()
 	v.ACLs = have
-	prevLink := cs.Link
-	cs.Link = link
-	newRaw, err := st.encode()
-	if err != nil {
-		rollback()
-		return store.Installed{}, err
+	if write {
+		v.Pending = filepath.Base(w.tmp)
 	}
-	if !bytes.Equal(newRaw, raw) {
-		stateSaved = true
-		if err := saveState(s.fs, dir, newRaw); err != nil {
-			rollback()
-			return store.Installed{}, fmt.Errorf("installing %s: %w", fileName, err)
-		}
-	}
-	if current != path {
-		swapped = true
-		if err := swapLink(s.fs, dir, link, path); err != nil {
-			rollback()
-			return store.Installed{}, fmt.Errorf("installing %s: %w", fileName, err)
-		}
+	next.Link = link
+	if err := w.commit(rec, next, write); err != nil {
+		return store.Installed{}, fmt.Errorf("installing %s: %w", fileName, err)
 	}
 
-	rec := installed(dir, ref, *v)
+	in := installed(dir, ref, *v)
+	in.Current = true
 	switch {
 	case write:
-		s.log.Info("installed certificate version", "file", fileName, "thumbprint", rec.Thumbprint, "notAfter", rec.NotAfter, "link", link)
+		s.log.Info("installed certificate version", "file", fileName, "thumbprint", in.Thumbprint, "notAfter", in.NotAfter, "link", link)
 	case current != path:
-		s.log.Info("made installed certificate version current", "file", fileName, "thumbprint", rec.Thumbprint, "notAfter", rec.NotAfter, "link", link)
+		s.log.Info("made installed certificate version current", "file", fileName, "thumbprint", in.Thumbprint, "notAfter", in.NotAfter, "link", link)
 	}
-	if prevLink != "" && prevLink != link {
-		s.removeOldLink(dir, prevLink, cs)
+	if rec.Link != "" && rec.Link != link {
+		s.removeOldLink(dir, rec.Link, &next.certState)
 	}
-	return rec, nil
+	return in, nil
+}
+
+// installWrite carries out the writes of one Install (or MakeCurrent) in
+// crash-safe order and undoes them on failure.
+type installWrite struct {
+	s       *Store
+	sess    *session
+	link    string // link name
+	path    string // version file path
+	current string // link target before, "" if there was no link
+	created bool   // the version file did not exist before
+	tmp     string // temp file holding the new content, "" if none
+
+	recSaved, renamed, swapped bool
+}
+
+// commit saves next unless it encodes like the record read (then nothing
+// is written), renames the temp file into place when write is set, points
+// the link at the version file and fsyncs the store directory once.
+func (w *installWrite) commit(rec, next *record, write bool) error {
+	s, sess := w.s, w.sess
+	data, err := next.encode()
+	if err != nil {
+		w.rollback()
+		return err
+	}
+	if !bytes.Equal(data, sess.raw) {
+		// Clear pending flags of versions whose file arrived since: the
+		// record is written anyway, so this costs nothing extra.
+		except := ""
+		if write {
+			except = filepath.Base(w.path)
+		}
+		clearArrived(sess.dir, next, except)
+		w.recSaved = true
+		if _, err := saveRecord(s.fs, sess.recDir, next, nil); err != nil {
+			w.rollback()
+			return err
+		}
+		if err := syncDir(s.fs, sess.recDir); err != nil {
+			w.rollback()
+			return err
+		}
+	}
+	if write {
+		if err := s.fs.Rename(w.tmp, w.path); err != nil {
+			w.rollback()
+			return fmt.Errorf("renaming %s to %s: %w", w.tmp, filepath.Base(w.path), err)
+		}
+		w.renamed = true
+	}
+	if w.current != w.path {
+		w.swapped = true
+		if err := swapLink(s.fs, sess.dir, w.link, w.path); err != nil {
+			w.rollback()
+			return err
+		}
+	}
+	if w.renamed || w.swapped {
+		if err := syncDir(s.fs, sess.dir); err != nil {
+			w.rollback()
+			return err
+		}
+	}
+	return nil
+}
+
+// rollback undoes what commit did, newest first, best effort. A new file
+// goes back to its temp name before the record is restored, so a kill
+// halfway leaves a pending version with its temp file, which Recover
+// removes, never a version file without a record.
+func (w *installWrite) rollback() {
+	s, sess := w.s, w.sess
+	linkPath := filepath.Join(sess.dir, w.link)
+	if w.swapped {
+		if w.current == "" {
+			_ = s.fs.Remove(linkPath)
+		} else if err := swapLink(s.fs, sess.dir, w.link, w.current); err != nil {
+			s.log.Error("restoring symbolic link failed", "link", linkPath, "target", w.current, "err", err)
+		}
+	}
+	if w.renamed && w.created {
+		if err := s.fs.Rename(w.path, w.tmp); err != nil {
+			_ = s.fs.Remove(w.path)
+		}
+	}
+	if w.recSaved {
+		if err := writeRecordBytes(s.fs, sess.recDir, sess.ref, sess.raw); err != nil {
+			s.log.Error("restoring the certificate's record failed", "dir", sess.recDir, "err", err)
+		}
+		_ = s.fs.SyncDir(sess.recDir)
+	}
+	if w.tmp != "" {
+		_ = s.fs.Remove(w.tmp)
+	}
+	if w.swapped || w.renamed {
+		_ = s.fs.SyncDir(sess.dir)
+	}
 }
 
 // checkLink refuses a link name taken by something akvvm did not create and
 // returns the link's current target ("" if there is no link). An unrecorded
 // symbolic link is accepted only when it points at a version file of this
-// certificate: akvvm stopped between swapping the link and saving its state.
-func checkLink(st *state, cs *certState, dir, link, newFile string) (string, error) {
+// certificate: akvvm stopped between swapping the link and saving its
+// record. A link pointing at another certificate's file is looked up in
+// that certificate's record only, so the check stays O(1).
+func (s *Store) checkLink(sess *session, rec *record, link, newFile string) (string, error) {
+	dir := sess.dir
 	linkPath := filepath.Join(dir, link)
 	fi, err := os.Lstat(linkPath)
 	if errors.Is(err, fs.ErrNotExist) {
@@ -200,16 +265,18 @@ func checkLink(st *state, cs *certState, dir, link, newFile string) (string, err
 	if err != nil {
 		return "", fmt.Errorf("reading symbolic link %s: %w", linkPath, err)
 	}
-	if owner, ok := st.ownerOfLink(link); ok {
-		if owner == cs.ref() {
-			return current, nil
-		}
-		return "", fmt.Errorf("symbolic link %s is already used by akvvm for %s/%s: give each certificate its own customSymbolicLinkName", linkPath, owner.Vault, owner.Name)
+	if rec.Link == link {
+		return current, nil
 	}
 	if filepath.Dir(current) == dir {
 		base := filepath.Base(current)
-		if owner, ok := st.ownsFile(base); base == newFile || (ok && owner == cs.ref()) {
+		if base == newFile || rec.versionOf(base) != "" {
 			return current, nil
+		}
+		if owner, _, ok := refOfFile(base); ok && owner != sess.ref {
+			if other, _, err := loadRecord(sess.recDir, owner); err == nil && other != nil && other.Link == link {
+				return "", fmt.Errorf("symbolic link %s is already used by akvvm for %s/%s: give each certificate its own customSymbolicLinkName", linkPath, owner.Vault, owner.Name)
+			}
 		}
 	}
 	return "", fmt.Errorf("symbolic link %s -> %s was not created by akvvm: move it away or set customSymbolicLinkName to another name", linkPath, current)
@@ -238,6 +305,12 @@ func compareFile(path string, data []byte) (exists, same bool, err error) {
 	return true, bytes.Equal(old, data), nil
 }
 
+// regularFile reports whether path is a regular file (not following links).
+func regularFile(path string) bool {
+	fi, err := os.Lstat(path)
+	return err == nil && fi.Mode().IsRegular()
+}
+
 // removeOldLink removes a link akvvm made under a previous link name, if it
 // is still a symbolic link to one of this certificate's files.
 func (s *Store) removeOldLink(dir, name string, cs *certState) {
@@ -247,7 +320,7 @@ func (s *Store) removeOldLink(dir, name string, cs *certState) {
 		return
 	}
 	target, err := os.Readlink(p)
-	if err != nil || filepath.Dir(target) != dir || cs.version(versionOf(cs, filepath.Base(target))) < 0 {
+	if err != nil || filepath.Dir(target) != dir || cs.versionOf(filepath.Base(target)) == "" {
 		return
 	}
 	if err := s.fs.Remove(p); err != nil {
@@ -258,8 +331,8 @@ func (s *Store) removeOldLink(dir, name string, cs *certState) {
 }
 
 // versionOf returns the version recorded for file, or "".
-func versionOf(cs *certState, file string) string {
-	for _, v := range cs.Versions {
+func (c *certState) versionOf(file string) string {
+	for _, v := range c.Versions {
 		if v.File == file {
 			return v.Version
 		}

@@ -67,9 +67,13 @@ func TestInstallLayout(t *testing.T) {
 			if !in.NotAfter.Equal(c.Leaf.NotAfter) || in.Version != c.Version || in.Ref != testRef {
 				t.Errorf("Installed = %+v, does not describe the certificate", in)
 			}
-			fi, err = os.Stat(filepath.Join(dir, stateFileName))
+			fi, err = os.Lstat(filepath.Join(dir, recordsDirName))
+			if err != nil || !fi.IsDir() || fi.Mode().Perm() != 0o700 {
+				t.Fatalf("records directory: mode %v, err %v; want a directory with 0700", fi.Mode(), err)
+			}
+			fi, err = os.Lstat(filepath.Join(dir, recordsDirName, recordFileName(testRef)))
 			if err != nil || fi.Mode().Perm() != 0o600 {
-				t.Errorf("state file: mode %v, err %v; want 0600", fi.Mode(), err)
+				t.Fatalf("record file: mode %v, err %v; want 0600", fi.Mode(), err)
 			}
 		})
 	}
@@ -192,7 +196,7 @@ func TestInstallRejectsBadInput(t *testing.T) {
 		{"empty location", func(string) store.Target { return store.Target{} }, good, "empty"},
 		{"relative location", func(string) store.Target { return store.Target{Location: "certs"} }, good, "relative"},
 		{"link with slash", func(d string) store.Target { return store.Target{Location: d, LinkName: "../x"} }, good, "plain file name"},
-		{"reserved link name", func(d string) store.Target { return store.Target{Location: d, LinkName: ".akvvm-state.json"} }, good, "reserves"},
+		{"reserved link name", func(d string) store.Target { return store.Target{Location: d, LinkName: ".akvvm-records"} }, good, "reserves"},
 		{"key does not match leaf", func(d string) store.Target { return store.Target{Location: d} }, mismatched, "does not match"},
 		{"no leaf", func(d string) store.Target { return store.Target{Location: d} }, noLeaf, "no leaf"},
 		{"bad vault name", func(d string) store.Target { return store.Target{Location: d} }, badVault, "vault name"},

@@ -1,86 +1,150 @@
 package filestore
 
 import (
-	"context"
+	"bytes"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io/fs"
+	"os"
+	"path/filepath"
 
 	"github.com/akvvm/akvvm/internal/store"
 )
 
-// openRecord checks the arguments, takes the store's mutex and, when lock
-// is set, the directory lock, and loads ref's record at t. A missing
-// directory or record gives a nil record and no error. release must be
-// called when the returned error is nil.
-func (s *Store) openRecord(ctx context.Context, t store.Target, ref store.Ref, lock bool) (dir string, st *state, cs *certState, release func(), err error) {
-	if err := ctx.Err(); err != nil {
-		return "", nil, nil, nil, err
-	}
-	if err := checkRef(ref); err != nil {
-		return "", nil, nil, nil, err
-	}
-	dir, err = checkLocation(t.Location)
-	if err != nil {
-		return "", nil, nil, nil, err
-	}
-	s.mu.Lock()
-	release = s.mu.Unlock
-	fail := func(err error) (string, *state, *certState, func(), error) {
-		release()
-		return "", nil, nil, nil, err
-	}
-	ok, err := s.openDir(dir, false)
-	if err != nil {
-		return fail(err)
-	}
-	if !ok {
-		return dir, nil, nil, release, nil
-	}
-	if lock {
-		unlock, err := lockDir(ctx, dir)
-		if err != nil {
-			return fail(err)
-		}
-		release = func() { unlock(); s.mu.Unlock() }
-	}
-	st, _, err = loadState(dir)
-	if err != nil {
-		return fail(err)
-	}
-	return dir, st, st.cert(ref), release, nil
+// recordFormat is the version of the per-certificate record layout.
+const recordFormat = 2
+
+// record is what akvvm wrote for one observed certificate, kept in
+// "<dir>/.akvvm-records/<vault>.<certname>.json". Only files recorded here
+// are ever removed or replaced.
+type record struct {
+	Format int `json:"format"`
+	certState
 }
 
-// deleteVersions removes the files of versions (verb names the action in
-// the log), flushes the directory when something went, and reports
-// which versions are gone. Files that are already missing count as gone.
-func (s *Store) deleteVersions(dir string, ref store.Ref, versions []versionState, verb string) (removed []store.Installed, gone map[string]bool, errs []error) {
-	gone = map[string]bool{}
-	for _, v := range versions {
-		in := installed(dir, ref, v)
-		if err := s.fs.Remove(in.Location); err != nil && !errors.Is(err, fs.ErrNotExist) {
-			errs = append(errs, fmt.Errorf("removing %s: %w", in.Location, err))
-			continue
-		}
-		gone[v.Version] = true
-		removed = append(removed, in)
-		s.log.Info(verb+" certificate version", "file", v.File, "thumbprint", v.Thumbprint, "notAfter", v.NotAfter)
-	}
-	if len(removed) > 0 {
-		if err := s.fs.SyncDir(dir); err != nil {
-			errs = append(errs, fmt.Errorf("flushing directory %s to disk: %w", dir, err))
-		}
-	}
-	return removed, gone, errs
+func newRecord(ref store.Ref) *record {
+	return &record{Format: recordFormat, certState: certState{Vault: ref.Vault, Name: ref.Name}}
 }
 
-// dropVersions removes the gone versions from cs's record.
-func dropVersions(cs *certState, gone map[string]bool) {
-	kept := cs.Versions[:0]
-	for _, v := range cs.Versions {
-		if !gone[v.Version] {
-			kept = append(kept, v)
+// parseRecord decodes and validates ref's record.
+func parseRecord(data []byte, ref store.Ref) (*record, error) {
+	var r record
+	if err := json.Unmarshal(data, &r); err != nil {
+		return nil, fmt.Errorf("decoding: %w", err)
+	}
+	if r.Format != recordFormat {
+		return nil, fmt.Errorf("format %d is not %d: it was written by another akvvm version", r.Format, recordFormat)
+	}
+	if r.ref() != ref {
+		return nil, fmt.Errorf("it records %s/%s, not %s/%s", r.Vault, r.Name, ref.Vault, ref.Name)
+	}
+	if err := checkCert(r.certState); err != nil {
+		return nil, err
+	}
+	return &r, nil
+}
+
+// encode returns the record's file content; equal records give equal bytes.
+func (r *record) encode() ([]byte, error) {
+	data, err := json.MarshalIndent(r, "", "  ")
+	if err != nil {
+		return nil, fmt.Errorf("encoding the record of %s/%s: %w", r.Vault, r.Name, err)
+	}
+	return append(data, '\n'), nil
+}
+
+// clone returns a deep copy, so a changed record can be compared with the
+// one read.
+func (r *record) clone() *record {
+	c := *r
+	c.Versions = make([]versionState, len(r.Versions))
+	for i, v := range r.Versions {
+		v.ACLs = append([]string(nil), v.ACLs...)
+		c.Versions[i] = v
+	}
+	return &c
+}
+
+// checkRecordsDir reports whether dir's records directory exists, refusing
+// one that is a symbolic link or not a directory.
+func checkRecordsDir(dir string) (bool, error) {
+	p := filepath.Join(dir, recordsDirName)
+	fi, err := os.Lstat(p)
+	if errors.Is(err, fs.ErrNotExist) {
+		return false, nil
+	}
+	if err != nil {
+		return false, fmt.Errorf("checking akvvm's records directory %s: %w", p, err)
+	}
+	if fi.Mode()&fs.ModeSymlink != 0 {
+		return false, fmt.Errorf("%s is a symbolic link, not a directory: akvvm keeps its records there and does not follow links; move it away", p)
+	}
+	if !fi.IsDir() {
+		return false, fmt.Errorf("%s is not a directory: akvvm keeps its records there; move it away", p)
+	}
+	return true, nil
+}
+
+// loadRecord reads ref's record from recDir. A missing record is nil with
+// nil raw bytes.
+func loadRecord(recDir string, ref store.Ref) (*record, []byte, error) {
+	path := filepath.Join(recDir, recordFileName(ref))
+	raw, err := os.ReadFile(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, nil, nil
+	}
+	if err != nil {
+		return nil, nil, fmt.Errorf("reading the record %s: %w", path, err)
+	}
+	r, err := parseRecord(raw, ref)
+	if err != nil {
+		return nil, nil, fmt.Errorf("record %s is damaged (%w): move it away to let akvvm start afresh for %s/%s; the files it listed are then left in place", path, err, ref.Vault, ref.Name)
+	}
+	return r, raw, nil
+}
+
+// saveRecord replaces ref's record with r unless it encodes to old, and
+// reports whether it wrote. The record's data is fsynced; its directory is
+// not (the caller decides when that must happen).
+func saveRecord(fsys fileSystem, recDir string, r *record, old []byte) (bool, error) {
+	data, err := r.encode()
+	if err != nil {
+		return false, err
+	}
+	if bytes.Equal(data, old) {
+		return false, nil
+	}
+	if err := writeRecordBytes(fsys, recDir, r.ref(), data); err != nil {
+		return false, err
+	}
+	return true, nil
+}
+
+// writeRecordBytes replaces ref's record with data, or removes it when
+// data is nil.
+func writeRecordBytes(fsys fileSystem, recDir string, ref store.Ref, data []byte) error {
+	if data == nil {
+		err := fsys.Remove(filepath.Join(recDir, recordFileName(ref)))
+		if err != nil && !errors.Is(err, fs.ErrNotExist) {
+			return fmt.Errorf("removing the record of %s/%s: %w", ref.Vault, ref.Name, err)
+		}
+		return nil
+	}
+	if err := writeAtomic(fsys, recDir, tempPattern(ref), recordFileName(ref), data); err != nil {
+		return fmt.Errorf("saving the record of %s/%s: %w", ref.Vault, ref.Name, err)
+	}
+	return nil
+}
+
+// clearArrived clears the pending flag of every version of r whose file is
+// in place, except the file named except (being written now). Callers do
+// it only when they write the record anyway.
+func clearArrived(dir string, r *record, except string) {
+	for i := range r.Versions {
+		v := &r.Versions[i]
+		if v.Pending != "" && v.File != except && regularFile(filepath.Join(dir, v.File)) {
+			v.Pending = ""
 		}
 	}
-	cs.Versions = kept
 }

@@ -7,75 +7,120 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"strings"
 
 	"github.com/akvvm/akvvm/internal/store"
 )
 
 // Remove removes every version of ref that akvvm recorded at t, the link it
 // maintains for ref (only while that link still points at one of those
-// versions) and ref's record, and returns the versions removed. Files akvvm
-// did not record are never touched. When the record of the directory is
-// then empty, the state and lock files go too; the directory stays.
+// versions), ref's record and lock file, and returns the versions removed.
+// Files akvvm did not record are never touched. When no other certificate
+// is recorded in the directory, the records directory and the lock file go
+// too; the directory stays. Remove holds the exclusive directory lock.
 //
 // The link goes first, so it never points at a removed file. A failure
 // leaves the record describing exactly what is still there, so calling
 // Remove again finishes the job; removing what is already gone succeeds
 // with nothing removed.
 func (s *Store) Remove(ctx context.Context, t store.Target, ref store.Ref) ([]store.Installed, error) {
-	dir, st, cs, release, err := s.openRecord(ctx, t, ref, true)
+	sess, err := s.open(ctx, t, ref, dirWrite, false)
 	if err != nil {
 		return nil, err
 	}
-	defer release()
-	if cs == nil {
+	defer sess.release()
+	rec := sess.rec
+	if rec == nil {
 		return nil, nil
 	}
-	if err := s.removeLink(dir, cs); err != nil {
+	if err := s.removeLink(sess.dir, &rec.certState); err != nil {
 		return nil, err
 	}
-	removed, gone, errs := s.deleteVersions(dir, ref, newestFirst(cs), "removed")
-	if err := s.forget(dir, st, ref, gone); err != nil {
+	removed, gone, errs := s.deleteVersions(sess, newestFirst(&rec.certState), "removed")
+	if err := s.forget(sess, gone); err != nil {
 		// The files are gone; List reports them as missing until the next
 		// successful Remove drops them from the record.
 		errs = append(errs, err)
 	}
 	if err := errors.Join(errs...); err != nil {
-		return removed, fmt.Errorf("removing %s/%s from %s (%w): fix the cause and remove again; files akvvm still records stay recorded", ref.Vault, ref.Name, dir, err)
+		return removed, fmt.Errorf("removing %s/%s from %s (%w): fix the cause and remove again; files akvvm still records stay recorded", ref.Vault, ref.Name, sess.dir, err)
 	}
 	return removed, nil
 }
 
-// forget drops the removed versions of ref from st and saves it; ref's
-// record goes when no version is left, and the state and lock files go
-// when nothing is recorded any more. The caller holds the directory lock.
-func (s *Store) forget(dir string, st *state, ref store.Ref, gone map[string]bool) error {
-	cs := st.cert(ref)
-	dropVersions(cs, gone)
-	if len(cs.Versions) == 0 {
-		certs := st.Certificates[:0]
-		for _, c := range st.Certificates {
-			if c.ref() != ref {
-				certs = append(certs, c)
-			}
-		}
-		st.Certificates = certs
-	}
-	if len(st.Certificates) > 0 {
-		raw, err := st.encode()
-		if err != nil {
+// forget drops the removed versions from the session's record and saves
+// it; the record and the certificate's lock file go when no version is
+// left, and akvvm's shared files when no record is left. The caller holds
+// the exclusive directory lock, so nobody holds a lock file removed here.
+func (s *Store) forget(sess *session, gone map[string]bool) error {
+	next := sess.rec.clone()
+	dropVersions(&next.certState, gone)
+	if len(next.Versions) > 0 {
+		if _, err := saveRecord(s.fs, sess.recDir, next, sess.raw); err != nil {
 			return err
 		}
-		return saveState(s.fs, dir, raw)
+		return syncDir(s.fs, sess.recDir)
 	}
-	if err := saveState(s.fs, dir, nil); err != nil {
+	if err := writeRecordBytes(s.fs, sess.recDir, sess.ref, nil); err != nil {
 		return err
 	}
-	// Removed while held: lockDir notices a lock file that is no longer
-	// in the directory and takes the new one instead.
-	if err := s.fs.Remove(filepath.Join(dir, lockFileName)); err != nil && !errors.Is(err, fs.ErrNotExist) {
-		return fmt.Errorf("removing lock file: %w", err)
+	if err := removeIfExists(s.fs, filepath.Join(sess.recDir, certLockFileName(sess.ref))); err != nil {
+		return err
 	}
-	return s.fs.SyncDir(dir)
+	return s.removeSharedFilesIfUnused(sess.dir)
+}
+
+// removeSharedFilesIfUnused removes the records directory and the
+// directory lock file when no certificate is recorded any more. Only
+// akvvm's own names are removed; anything else keeps the records directory.
+// The caller holds the exclusive directory lock.
+func (s *Store) removeSharedFilesIfUnused(dir string) error {
+	recDir := filepath.Join(dir, recordsDirName)
+	entries, err := os.ReadDir(recDir)
+	if err != nil {
+		return fmt.Errorf("listing akvvm's records directory %s: %w", recDir, err)
+	}
+	for _, e := range entries {
+		if _, ok := refOfRecord(e.Name()); ok {
+			return syncDir(s.fs, recDir) // another certificate is still recorded
+		}
+	}
+	for _, e := range entries {
+		name := e.Name()
+		if isCertLockName(name) || isTempName(name) {
+			if err := removeIfExists(s.fs, filepath.Join(recDir, name)); err != nil {
+				return err
+			}
+		}
+	}
+	if err := s.fs.Remove(recDir); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		s.log.Warn("akvvm's records directory holds files akvvm did not write; it stays", "dir", recDir, "err", err)
+		return syncDir(s.fs, recDir)
+	}
+	// Removed while held: lockPath notices a lock file that is no longer
+	// in the directory and takes the new one instead.
+	if err := removeIfExists(s.fs, filepath.Join(dir, lockFileName)); err != nil {
+		return err
+	}
+	return syncDir(s.fs, dir)
+}
+
+// isCertLockName reports whether name is a certificate's lock file name.
+func isCertLockName(name string) bool {
+	stem, ok := strings.CutSuffix(name, certLockSuffix)
+	if !ok {
+		return false
+	}
+	_, ok = refOfRecord(stem + recordSuffix)
+	return ok
+}
+
+// removeIfExists removes path; a missing path is fine.
+func removeIfExists(fsys fileSystem, path string) error {
+	if err := fsys.Remove(path); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return fmt.Errorf("removing %s: %w", path, err)
+	}
+	return nil
 }
 
 // removeLink removes the link akvvm maintains for cs if it is still a
@@ -102,7 +147,7 @@ func (s *Store) removeLink(dir string, cs *certState) error {
 	if err != nil {
 		return fmt.Errorf("reading symbolic link %s: %w", p, err)
 	}
-	if filepath.Dir(target) != dir || versionOf(cs, filepath.Base(target)) == "" {
+	if filepath.Dir(target) != dir || cs.versionOf(filepath.Base(target)) == "" {
 		s.log.Warn("not removing a symbolic link that no longer points at a version akvvm installed", "link", p, "target", target)
 		return nil
 	}

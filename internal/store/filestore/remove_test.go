@@ -55,7 +55,7 @@ func TestRemoveTakesOnlyWhatAkvvmInstalled(t *testing.T) {
 	if got := versions(removed); !slices.Equal(got, []string{"v2", "v1"}) {
 		t.Errorf("Remove returned %v, want [v2 v1]", got)
 	}
-	want := []string{".akvvm-state.json", ".akvvm.lock", "app.pem", "exampleVault.myCertificate.v9", "exampleVault.other", "exampleVault.other.v1"}
+	want := []string{".akvvm-records", ".akvvm.lock", "app.pem", "exampleVault.myCertificate.v9", "exampleVault.other", "exampleVault.other.v1"}
 	if got := names(t, dir); !slices.Equal(got, want) {
 		t.Errorf("after Remove the directory holds %v, want %v", got, want)
 	}
@@ -148,13 +148,13 @@ func TestFailedRemoveKeepsRecordOfWhatRemains(t *testing.T) {
 	for _, tt := range []struct {
 		op string
 		n  int
-	}{{"Remove", 2}, {"Remove", 3}, {"Rename", 1}, {"SyncDir", 1}} {
+	}{{"Remove", 2}, {"Remove", 3}, {"Remove", 4}, {"SyncDir", 1}} {
 		t.Run(fmt.Sprintf("%s#%d", tt.op, tt.n), func(t *testing.T) {
 			s, dir, _ := newTestStore(t)
 			target := store.Target{Location: dir}
 			mustInstall(t, s, target, newCert(t, testRef, "v1", ecKey, 0))
 			mustInstall(t, s, target, newCert(t, testRef, "v2", ecKey, 0))
-			// Keep the state file: another certificate stays recorded.
+			// Keep the records directory: another certificate stays recorded.
 			other := store.Ref{Vault: "exampleVault", Name: "other"}
 			mustInstall(t, s, target, newCert(t, other, "v1", ecKey, 0))
 			s.fs = &faultFS{op: tt.op, n: tt.n}
@@ -183,7 +183,7 @@ func TestFailedRemoveKeepsRecordOfWhatRemains(t *testing.T) {
 			if list, err := s.List(t.Context(), target, testRef); err != nil || len(list) != 0 {
 				t.Errorf("List after the second Remove = %v, %v; want nothing", versions(list), err)
 			}
-			want := []string{".akvvm-state.json", ".akvvm.lock", "exampleVault.other", "exampleVault.other.v1"}
+			want := []string{".akvvm-records", ".akvvm.lock", "exampleVault.other", "exampleVault.other.v1"}
 			if got := names(t, dir); !slices.Equal(got, want) {
 				t.Errorf("the directory holds %v, want %v", got, want)
 			}

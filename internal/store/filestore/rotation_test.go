@@ -27,7 +27,7 @@ func exists(dir, name string) bool {
 	return err == nil
 }
 
-func TestRotationAndPrune(t *testing.T) {
+func TestRotationAndDelete(t *testing.T) {
 	s, dir, logs := newTestStore(t)
 	target := store.Target{Location: dir}
 	link := "exampleVault.myCertificate"
@@ -43,15 +43,15 @@ func TestRotationAndPrune(t *testing.T) {
 	}
 
 	mustInstall(t, s, target, newCert(t, testRef, "v3", ecKey, 1))
-	removed, err := s.Prune(t.Context(), target, testRef, 2)
+	removed, err := s.Delete(t.Context(), target, testRef, []string{"v1", "unknown"})
 	if err != nil {
 		t.Fatal(err)
 	}
 	if got := versions(removed); !slices.Equal(got, []string{"v1"}) {
-		t.Errorf("Prune(2) removed %v, want [v1]", got)
+		t.Errorf("Delete(v1, unknown) removed %v, want [v1]", got)
 	}
 	if exists(dir, f("v1")) || !exists(dir, f("v2")) || !exists(dir, f("v3")) {
-		t.Error("Prune(2) must remove the oldest file only")
+		t.Error("Delete(v1) must remove v1's file only")
 	}
 	if got := readLink(t, dir, link); got != f("v3") {
 		t.Errorf("link points at %s, want %s", got, f("v3"))
@@ -63,16 +63,16 @@ func TestRotationAndPrune(t *testing.T) {
 	if got := versions(list); !slices.Equal(got, []string{"v3", "v2"}) {
 		t.Errorf("List = %v, want [v3 v2]", got)
 	}
-	if n := strings.Count(logs.String(), `"msg":"pruned certificate version"`); n != 1 {
-		t.Errorf("got %d prune log lines, want 1", n)
+	if n := strings.Count(logs.String(), `"msg":"deleted certificate version"`); n != 1 {
+		t.Errorf("got %d delete log lines, want 1", n)
 	}
-	again, err := s.Prune(t.Context(), target, testRef, 2)
+	again, err := s.Delete(t.Context(), target, testRef, []string{"v1"})
 	if err != nil || len(again) != 0 {
-		t.Errorf("second Prune(2) = %v, %v; want nothing removed", versions(again), err)
+		t.Errorf("second Delete(v1) = %v, %v; want nothing removed", versions(again), err)
 	}
 }
 
-func TestPruneKeepsLinkTarget(t *testing.T) {
+func TestDeleteRefusesTheCurrentVersion(t *testing.T) {
 	s, dir, _ := newTestStore(t)
 	target := store.Target{Location: dir}
 	v1 := newCert(t, testRef, "v1", ecKey, 0)
@@ -81,32 +81,39 @@ func TestPruneKeepsLinkTarget(t *testing.T) {
 	mustInstall(t, s, target, newCert(t, testRef, "v3", ecKey, 0))
 	// Re-installing v1 makes it current again without making it newer.
 	mustInstall(t, s, target, v1)
+	before := snapshot(t, dir)
 
-	removed, err := s.Prune(t.Context(), target, testRef, 0)
-	if err != nil {
-		t.Fatal(err)
+	removed, err := s.Delete(t.Context(), target, testRef, []string{"v3", "v1"})
+	if err == nil || !strings.Contains(err.Error(), "version v1 of exampleVault/myCertificate is current") || !strings.Contains(err.Error(), "make another version current first") {
+		t.Fatalf("Delete of the current version = %v, %v; want a refusal naming v1 and what to do", versions(removed), err)
 	}
-	if got := versions(removed); !slices.Equal(got, []string{"v3", "v2"}) {
-		t.Errorf("Prune(0) removed %v, want [v3 v2] (v1 is the link target)", got)
+	assertSameSnapshot(t, before, snapshot(t, dir))
+
+	removed, err = s.Delete(t.Context(), target, testRef, []string{"v3", "v2"})
+	if err != nil || !slices.Equal(versions(removed), []string{"v3", "v2"}) {
+		t.Fatalf("Delete(v3, v2) = %v, %v; want [v3 v2]", versions(removed), err)
 	}
 	if !exists(dir, "exampleVault.myCertificate.v1") {
-		t.Error("Prune removed the file the link points at")
+		t.Error("Delete removed the file the link points at")
 	}
 }
 
-func TestPruneOrdersTiesByInstallOrder(t *testing.T) {
+func TestListOrdersTiesByInstallOrder(t *testing.T) {
 	s, dir, _ := newTestStore(t)
 	s.clock = fixedClock{time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)}
 	target := store.Target{Location: dir}
 	for _, v := range []string{"c", "a", "b"} {
 		mustInstall(t, s, target, newCert(t, testRef, v, ecKey, 0))
 	}
-	removed, err := s.Prune(t.Context(), target, testRef, 2)
+	if _, err := s.MakeCurrent(t.Context(), target, testRef, "c"); err != nil {
+		t.Fatal(err)
+	}
+	list, err := s.List(t.Context(), target, testRef)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got := versions(removed); !slices.Equal(got, []string{"c"}) {
-		t.Errorf("with equal InstalledAt, Prune(2) removed %v, want the first installed [c]", got)
+	if got := versions(list); !slices.Equal(got, []string{"c", "b", "a"}) {
+		t.Errorf("with equal InstalledAt, List = %v, want the current [c] then the later installed first [b a]", got)
 	}
 }
 
@@ -134,7 +141,7 @@ func TestForeignFilesAreNeverRemoved(t *testing.T) {
 	for _, v := range []string{"v1", "v2", "v3"} {
 		mustInstall(t, s, target, newCert(t, testRef, v, ecKey, 0))
 	}
-	if _, err := s.Prune(t.Context(), target, testRef, 0); err != nil {
+	if _, err := s.Delete(t.Context(), target, testRef, []string{"v1", "v2", "0000"}); err != nil {
 		t.Fatal(err)
 	}
 	after := snapshot(t, dir)
@@ -186,14 +193,12 @@ func TestInstallRefusesForeignEntries(t *testing.T) {
 				t.Fatal(err)
 			}
 			tt.setup(t, dir)
-			before := snapshot(t, dir)
+			before := storeSnapshot(t, dir)
 			_, err := s.Install(t.Context(), store.Target{Location: dir}, newCert(t, testRef, "v1", ecKey, 0))
 			if err == nil || !strings.Contains(err.Error(), tt.want) {
 				t.Fatalf("Install error = %v, want one mentioning %q", err, tt.want)
 			}
-			after := snapshot(t, dir)
-			delete(after, lockFileName)
-			assertSameSnapshot(t, before, after)
+			assertSameSnapshot(t, before, storeSnapshot(t, dir))
 		})
 	}
 }
@@ -211,11 +216,11 @@ func TestLinkIsExclusivePerCertificate(t *testing.T) {
 
 func TestCrashLeftoversAreAdopted(t *testing.T) {
 	// akvvm stopped after writing the version file and the link but before
-	// saving its state: the next install of the same version takes them over.
+	// saving its record: the next install of the same version takes them over.
 	s, dir, _ := newTestStore(t)
 	c := newCert(t, testRef, "v1", ecKey, 0)
 	mustInstall(t, s, store.Target{Location: dir}, c)
-	if err := os.Remove(filepath.Join(dir, stateFileName)); err != nil {
+	if err := os.Remove(filepath.Join(dir, recordsDirName, recordFileName(testRef))); err != nil {
 		t.Fatal(err)
 	}
 	mustInstall(t, s, store.Target{Location: dir}, c)
@@ -273,25 +278,31 @@ func TestListReportsMissingFiles(t *testing.T) {
 
 	mustInstall(t, s, target, v1)
 	list, err = s.List(t.Context(), target, testRef)
-	if err != nil || !slices.Equal(versions(list), []string{"v2", "v1"}) {
-		t.Errorf("after reinstalling v1, List = %v, %v; want [v2 v1]", versions(list), err)
+	if err != nil || !slices.Equal(versions(list), []string{"v1", "v2"}) || !list[0].Current || list[1].Current {
+		t.Errorf("after reinstalling v1, List = %v, %v; want [v1 v2], v1 current", versions(list), err)
 	}
 }
 
-func TestListAndPruneOnEmptyStore(t *testing.T) {
+func TestOperationsOnEmptyStore(t *testing.T) {
 	s, dir, _ := newTestStore(t)
 	target := store.Target{Location: dir}
 	if list, err := s.List(t.Context(), target, testRef); err != nil || list != nil {
 		t.Errorf("List on a missing directory = %v, %v; want nothing", list, err)
 	}
-	if removed, err := s.Prune(t.Context(), target, testRef, 2); err != nil || removed != nil {
-		t.Errorf("Prune on a missing directory = %v, %v; want nothing", removed, err)
+	if removed, err := s.Delete(t.Context(), target, testRef, []string{"v1"}); err != nil || removed != nil {
+		t.Errorf("Delete on a missing directory = %v, %v; want nothing", removed, err)
+	}
+	if _, err := s.MakeCurrent(t.Context(), target, testRef, "v1"); err == nil || !strings.Contains(err.Error(), "version v1 of exampleVault/myCertificate is not installed") {
+		t.Errorf("MakeCurrent on a missing directory = %v, want an error naming the version", err)
+	}
+	if err := s.Recover(t.Context(), []store.Target{target}); err != nil {
+		t.Errorf("Recover on a missing directory = %v", err)
 	}
 	if _, err := os.Stat(dir); !os.IsNotExist(err) {
-		t.Error("List or Prune created the store directory")
+		t.Error("List, Delete, MakeCurrent or Recover created the store directory")
 	}
-	if _, err := s.Prune(t.Context(), target, testRef, -1); err == nil {
-		t.Error("Prune(-1) succeeded, want an error")
+	if _, err := s.Delete(t.Context(), target, testRef, []string{"../x"}); err == nil {
+		t.Error("Delete of an invalid version succeeded, want an error")
 	}
 }
 

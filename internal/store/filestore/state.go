@@ -7,16 +7,17 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/akvvm/akvvm/internal/store"
 )
 
-// stateFormat is the version of the state file layout.
+// stateFormat is the version of the legacy whole-store state file, which
+// akvvm now only reads to migrate it into per-certificate records.
 const stateFormat = 1
 
-// state is what akvvm wrote into one store directory. Only files recorded
-// here are ever removed or replaced.
+// state is the legacy record of what akvvm wrote into one store directory.
 type state struct {
 	Format       int         `json:"format"`
 	Certificates []certState `json:"certificates"`
@@ -41,6 +42,12 @@ type versionState struct {
 	InstalledAt time.Time `json:"installedAt"`
 	// ACLs lists the grants applied to the file, as "u:NAME" or "g:NAME".
 	ACLs []string `json:"acls,omitempty"`
+	// Pending names the temp file the version was written to when the
+	// record was saved before the rename (records only, never the legacy
+	// state). It is cleared on the record's next write once the file is in
+	// place, so a missing file with its temp present means "died before the
+	// rename", and a missing file without it "deleted outside akvvm".
+	Pending string `json:"pending,omitempty"`
 }
 
 func (c *certState) ref() store.Ref { return store.Ref{Vault: c.Vault, Name: c.Name} }
@@ -65,28 +72,6 @@ func (s *state) cert(ref store.Ref) *certState {
 	return nil
 }
 
-// ownsFile reports whether file is a version file recorded for any certificate.
-func (s *state) ownsFile(file string) (store.Ref, bool) {
-	for i := range s.Certificates {
-		for _, v := range s.Certificates[i].Versions {
-			if v.File == file {
-				return s.Certificates[i].ref(), true
-			}
-		}
-	}
-	return store.Ref{}, false
-}
-
-// ownerOfLink returns the certificate whose link is name.
-func (s *state) ownerOfLink(name string) (store.Ref, bool) {
-	for i := range s.Certificates {
-		if s.Certificates[i].Link == name {
-			return s.Certificates[i].ref(), true
-		}
-	}
-	return store.Ref{}, false
-}
-
 // parseState decodes and validates a state file. Every recorded name is
 // checked, so a damaged or edited state can never make akvvm remove a file
 // outside the store directory or one that is not a version file.
@@ -100,32 +85,13 @@ func parseState(data []byte) (*state, error) {
 	}
 	seen := map[store.Ref]bool{}
 	for _, c := range s.Certificates {
-		ref := c.ref()
-		if err := checkRef(ref); err != nil {
+		if err := checkCert(c); err != nil {
 			return nil, err
 		}
-		if seen[ref] {
+		if seen[c.ref()] {
 			return nil, fmt.Errorf("certificate %s/%s is recorded twice", c.Vault, c.Name)
 		}
-		seen[ref] = true
-		if c.Link != "" {
-			if err := checkLinkName(c.Link); err != nil {
-				return nil, err
-			}
-		}
-		versions := map[string]bool{}
-		for _, v := range c.Versions {
-			if err := checkVersion(v.Version); err != nil {
-				return nil, err
-			}
-			if versions[v.Version] {
-				return nil, fmt.Errorf("version %s of %s/%s is recorded twice", v.Version, c.Vault, c.Name)
-			}
-			versions[v.Version] = true
-			if want := versionFileName(ref, v.Version); v.File != want {
-				return nil, fmt.Errorf("version %s of %s/%s records file %q, want %q", v.Version, c.Vault, c.Name, v.File, want)
-			}
-		}
+		seen[c.ref()] = true
 	}
 	return &s, nil
 }
@@ -139,35 +105,52 @@ func (s *state) encode() ([]byte, error) {
 	return append(data, '\n'), nil
 }
 
-// loadState reads dir's state file. A missing file is an empty state with
-// nil raw bytes.
-func loadState(dir string) (st *state, raw []byte, err error) {
-	path := filepath.Join(dir, stateFileName)
-	raw, err = os.ReadFile(path)
-	if errors.Is(err, fs.ErrNotExist) {
-		return &state{Format: stateFormat}, nil, nil
+// checkCert validates every name in one certificate's record, so a damaged
+// or edited record can never make akvvm remove a file outside the store
+// directory or one that is not a version file of that certificate.
+func checkCert(c certState) error {
+	ref := c.ref()
+	if err := checkRef(ref); err != nil {
+		return err
 	}
-	if err != nil {
-		return nil, nil, fmt.Errorf("reading store state %s: %w", path, err)
-	}
-	st, err = parseState(raw)
-	if err != nil {
-		return nil, nil, fmt.Errorf("store state %s is damaged (%w): move it away to let akvvm start afresh; files it listed are then left in place", path, err)
-	}
-	return st, raw, nil
-}
-
-// saveState writes raw as dir's state file, or removes the file when raw is
-// nil (restoring "nothing recorded").
-func saveState(fsys fileSystem, dir string, raw []byte) error {
-	if raw == nil {
-		if err := fsys.Remove(filepath.Join(dir, stateFileName)); err != nil && !errors.Is(err, fs.ErrNotExist) {
-			return fmt.Errorf("removing store state: %w", err)
+	if c.Link != "" {
+		if err := checkLinkName(c.Link); err != nil {
+			return err
 		}
-		return nil
 	}
-	if err := writeAtomic(fsys, dir, stateFileName, raw); err != nil {
-		return fmt.Errorf("saving store state: %w", err)
+	versions := map[string]bool{}
+	for _, v := range c.Versions {
+		if err := checkVersion(v.Version); err != nil {
+			return err
+		}
+		if versions[v.Version] {
+			return fmt.Errorf("version %s of %s/%s is recorded twice", v.Version, c.Vault, c.Name)
+		}
+		versions[v.Version] = true
+		if want := versionFileName(ref, v.Version); v.File != want {
+			return fmt.Errorf("version %s of %s/%s records file %q, want %q", v.Version, c.Vault, c.Name, v.File, want)
+		}
+		if v.Pending != "" && (strings.ContainsAny(v.Pending, "/\\\x00") || tagOfTemp(v.Pending) != tempTag(ref)) {
+			return fmt.Errorf("version %s of %s/%s records temporary file %q, which is not one of its own", v.Version, c.Vault, c.Name, v.Pending)
+		}
 	}
 	return nil
+}
+
+// loadState reads dir's legacy state file for migration. A missing file is
+// a nil state.
+func loadState(dir string) (*state, error) {
+	path := filepath.Join(dir, stateFileName)
+	raw, err := os.ReadFile(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("reading store state %s: %w", path, err)
+	}
+	st, err := parseState(raw)
+	if err != nil {
+		return nil, fmt.Errorf("store state %s is damaged (%w): move it away to let akvvm start afresh; files it listed are then left in place", path, err)
+	}
+	return st, nil
 }

@@ -20,7 +20,8 @@ func TestUnchangedInstallWritesNothing(t *testing.T) {
 	first := mustInstall(t, s, target, c)
 
 	watched := []string{dir, filepath.Join(dir, "exampleVault.myCertificate.v1"),
-		filepath.Join(dir, "exampleVault.myCertificate"), filepath.Join(dir, stateFileName)}
+		filepath.Join(dir, "exampleVault.myCertificate"), filepath.Join(dir, recordsDirName),
+		filepath.Join(dir, recordsDirName, recordFileName(testRef))}
 	statAll := func() []string {
 		var out []string
 		for _, p := range watched {
@@ -41,7 +42,7 @@ func TestUnchangedInstallWritesNothing(t *testing.T) {
 		t.Errorf("second Install returned %+v, want the original record %+v", again, first)
 	}
 	if !slices.Equal(statBefore, statAll()) {
-		t.Error("an unchanged Install changed the mtime, ctime or inode of the directory, file, link or state")
+		t.Error("an unchanged Install changed the mtime, ctime or inode of a directory, the file, the link or the record")
 	}
 	assertSameSnapshot(t, before, snapshot(t, dir))
 }
