@@ -162,7 +162,7 @@ func keptError(err error, installed []store.Installed, why string) error {
 	}
 	var se *syncError
 	permanent := errors.As(err, &se) && se.permanent
-	return &syncError{permanent: permanent, err: fmt.Errorf("%w; %s, so installed version(s) %s stay in place until a usable version appears",
+	return &syncError{permanent: permanent, err: fmt.Errorf("%w; %s, so the installed version(s) %s are kept until a usable version appears",
 		err, why, strings.Join(versions, ", "))}
 }
 

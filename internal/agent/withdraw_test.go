@@ -164,7 +164,7 @@ func TestNothingUsableKeepsTheInstalledVersionAndSaysSo(t *testing.T) {
 	if got := h.store.versions(h.ref); !reflect.DeepEqual(got, []string{"v1"}) {
 		t.Errorf("installed = %v; with nothing usable the withdrawn v1 must stay", got)
 	}
-	if c.InstalledVersion != "v1" || !strings.Contains(c.LastError, "no enabled, currently valid version") || !strings.Contains(c.LastError, "v1 stay in place") {
+	if c.InstalledVersion != "v1" || !strings.Contains(c.LastError, "no enabled, currently valid version") || !strings.Contains(c.LastError, "v1 are kept until a usable version appears") {
 		t.Errorf("current %s, error %q; want v1 kept and said so", c.InstalledVersion, c.LastError)
 	}
 }
