@@ -49,9 +49,15 @@ cat "$tmp/header"
 # 1. Agent vs floors, N = 100, 1,000, 10,000, one in-process emulator.
 # 2. Peak RSS of the release binary against an emulator process.
 # 3. The emulator's own benchmarks, for reference.
-go test -run='^$' -bench='^BenchmarkSync$' -benchmem -timeout=60m -v "$@" ./bench/ 2>&1 | tee "$tmp/raw"
-go test -run='^$' -bench='^BenchmarkPeakRSS$' -benchtime=3x -timeout=30m -v ./bench/ 2>&1 | tee -a "$tmp/raw"
-go test -run='^$' -bench=. -benchmem ./internal/emulator/ ./internal/emulator/pki/ 2>&1 | tee -a "$tmp/raw"
+# A failing step does not stop the run: its output and a FAILED line go into
+# the results, and the summary lists the failure and marks what is missing.
+step() {
+	"$@" 2>&1 || echo "FAILED: go test exited with status $? (${*})"
+}
+: >"$tmp/raw"
+step go test -run='^$' -bench='^BenchmarkSync$' -benchmem -timeout=60m -v "$@" ./bench/ | tee -a "$tmp/raw"
+step go test -run='^$' -bench='^BenchmarkPeakRSS$' -benchtime=3x -timeout=30m -v ./bench/ | tee -a "$tmp/raw"
+step go test -run='^$' -bench=. -benchmem ./internal/emulator/ ./internal/emulator/pki/ | tee -a "$tmp/raw"
 
 go run ./bench/summary <"$tmp/raw" >"$tmp/summary"
 {

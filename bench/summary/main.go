@@ -32,8 +32,9 @@ type result map[string]float64
 // results are keyed by benchmark name without the "Benchmark" prefix and
 // the -GOMAXPROCS suffix, e.g. "Sync/certs=100/initial/agent".
 type results struct {
-	byName  map[string]result
-	skipped map[string]string // name → reason
+	byName   map[string]result
+	skipped  map[string]string // name → reason
+	failures []string          // "--- FAIL", "FAIL" and run.sh's "FAILED" lines
 }
 
 var procSuffix = regexp.MustCompile(`-\d+$`)
@@ -56,6 +57,10 @@ func parse(in io.Reader) (*results, error) {
 			}
 			r.skipped[procSuffix.ReplaceAllString(strings.Fields(name)[0], "")] = reason
 			lastLog = ""
+			continue
+		}
+		if strings.HasPrefix(trimmed, "--- FAIL") || strings.HasPrefix(trimmed, "FAIL") {
+			r.failures = append(r.failures, trimmed)
 			continue
 		}
 		if strings.HasPrefix(line, "    ") {
@@ -156,6 +161,14 @@ func bound(lower bool) string {
 }
 
 func write(w io.Writer, r *results) {
+	if len(r.failures) > 0 {
+		fmt.Fprintln(w, "## FAILURES (see the raw output; what they stopped is missing below)")
+		fmt.Fprintln(w)
+		for _, f := range r.failures {
+			fmt.Fprintln(w, "- "+f)
+		}
+		fmt.Fprintln(w)
+	}
 	fmt.Fprintln(w, "## Per pass (agent vs floor, same run, same emulator, concurrency 4)")
 	fmt.Fprintln(w)
 	fmt.Fprintln(w, "| N | pass | agent s/pass | floor s/pass | agent/floor | agent µs/cert | floor µs/cert | agent req/cert | floor req/cert | agent allocs/pass | floor allocs/pass | agent allocs/cert | floor allocs/cert |")

@@ -42,3 +42,18 @@ func TestThousands(t *testing.T) {
 		}
 	}
 }
+
+func TestSummaryFailures(t *testing.T) {
+	in := "--- FAIL: BenchmarkSync/certs=100/initial/agent\nFAIL\tgithub.com/akvvm/akvvm/bench\t1.0s\nFAILED: go test exited with status 1 (go test ./bench/)\n"
+	r, err := parse(strings.NewReader(in))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out strings.Builder
+	write(&out, r)
+	for _, want := range []string{"## FAILURES", "- --- FAIL: BenchmarkSync/certs=100/initial/agent", "- FAILED: go test exited with status 1", "| initial sync ≤ 1.25× the full-job floor at N = 1,000 | missing from the results | not measured |"} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("summary lacks %q:\n%s", want, out.String())
+		}
+	}
+}
