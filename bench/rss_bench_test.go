@@ -1,0 +1,204 @@
+//go:build linux
+
+package bench
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/akvvm/akvvm/internal/emulator"
+)
+
+const rssVault = "rssvault"
+
+// BenchmarkPeakRSS runs the release build, "akvvm sync --once", against an
+// "akvvm emulator" process (its memory is not counted) with N certificates,
+// and reports the sync process's peak resident set from getrusage
+// (peak-KiB; syscall.Rusage.Maxrss is in KiB on Linux):
+//
+//   - peak-KiB: the largest over the timed passes, each an initial sync into
+//     an empty store directory (ns/op is the wall time of one process);
+//   - unchanged-peak-KiB: one more, untimed, unchanged pass over the full store.
+//
+// The binary is $AKVVM_BENCH_BIN when set (bench/run.sh builds it with
+// -trimpath -ldflags='-s -w'), otherwise built that way into a temporary
+// directory.
+func BenchmarkPeakRSS(b *testing.B) {
+	bin := releaseBinary(b)
+	for _, n := range []int{10, 1000} {
+		b.Run(fmt.Sprintf("certs=%d", n), func(b *testing.B) {
+			emu := startEmulatorProcess(b, bin, n)
+			settings := func(dir string) string {
+				var observed []map[string]any
+				for i := range n {
+					observed = append(observed, map[string]any{
+						"url":                      fmt.Sprintf("https://%s.vault.azure.net/secrets/cert%05d", rssVault, i),
+						"certificateStoreLocation": dir,
+					})
+				}
+				data, err := json.Marshal(map[string]any{
+					"secretsManagementSettings": map[string]any{
+						"pollingIntervalInS": "3600", "requireInitialSync": true, "observedCertificates": observed,
+					},
+					"authenticationSettings": map[string]any{"msiEndpoint": emu.IMDSEndpoint},
+				})
+				if err != nil {
+					b.Fatal(err)
+				}
+				path := filepath.Join(b.TempDir(), "settings.json")
+				if err := os.WriteFile(path, data, 0o600); err != nil {
+					b.Fatal(err)
+				}
+				return path
+			}
+			run := func(settingsFile, stateDir string) int64 {
+				cmd := exec.Command(bin, "sync", "--once", "--settings", settingsFile, "--state-dir", stateDir,
+					"--log-level", "warn", "--connect-to", "*.vault.azure.net="+emu.HTTPSAddr, "--ca-file", emu.CAFile)
+				var out bytes.Buffer
+				cmd.Stdout, cmd.Stderr = &out, &out
+				if err := cmd.Run(); err != nil {
+					b.Fatalf("akvvm sync --once: %v\n%s", err, tail(out.String()))
+				}
+				return cmd.ProcessState.SysUsage().(*syscall.Rusage).Maxrss
+			}
+			var peak int64
+			var dir, file, stateDir string
+			for b.Loop() {
+				b.StopTimer()
+				if dir != "" {
+					_ = os.RemoveAll(dir)
+				}
+				dir = storeDir(b)
+				file, stateDir = settings(dir), b.TempDir()
+				b.StartTimer()
+				peak = max(peak, run(file, stateDir))
+			}
+			b.StopTimer()
+			unchanged := run(file, stateDir)
+			b.ReportMetric(float64(peak), "peak-KiB")
+			b.ReportMetric(float64(unchanged), "unchanged-peak-KiB")
+		})
+	}
+}
+
+// releaseBinary returns $AKVVM_BENCH_BIN, or builds cmd/akvvm as released.
+func releaseBinary(b *testing.B) string {
+	b.Helper()
+	if bin := os.Getenv("AKVVM_BENCH_BIN"); bin != "" {
+		return bin
+	}
+	bin := filepath.Join(b.TempDir(), "akvvm")
+	cmd := exec.Command("go", "build", "-trimpath", "-ldflags=-s -w", "-o", bin, "../cmd/akvvm")
+	if out, err := cmd.CombinedOutput(); err != nil {
+		b.Fatalf("go build: %v\n%s", err, out)
+	}
+	return bin
+}
+
+// startEmulatorProcess starts "akvvm emulator" (in memory, throttling off,
+// random ports) with one vault of n EC-P256 certificates and stops it at
+// the end of the benchmark.
+func startEmulatorProcess(b *testing.B, bin string, n int) emulator.ReadyInfo {
+	b.Helper()
+	dir := b.TempDir()
+	readyFile := filepath.Join(dir, "ready.json")
+	cmd := exec.Command(bin, "emulator", "--in-memory", "--listen", "127.0.0.1:0", "--imds-listen", "127.0.0.1:0",
+		"--throttle", "-1", "--vault", rssVault, "--ready-file", readyFile, "--log-level", "warn")
+	var out syncBuffer
+	cmd.Stdout, cmd.Stderr = &out, &out
+	if err := cmd.Start(); err != nil {
+		b.Fatal(err)
+	}
+	exited := make(chan struct{})
+	go func() { _ = cmd.Wait(); close(exited) }()
+	b.Cleanup(func() {
+		_ = cmd.Process.Signal(syscall.SIGTERM)
+		select {
+		case <-exited:
+		case <-time.After(10 * time.Second):
+			_ = cmd.Process.Kill()
+			<-exited
+		}
+	})
+	var ready emulator.ReadyInfo
+	deadline := time.Now().Add(time.Minute)
+	for {
+		data, err := os.ReadFile(readyFile)
+		if err == nil && json.Unmarshal(data, &ready) == nil && ready.AdminURL != "" {
+			break
+		}
+		select {
+		case <-exited:
+			b.Fatalf("akvvm emulator exited:\n%s", tail(out.String()))
+		case <-time.After(50 * time.Millisecond):
+		}
+		if time.Now().After(deadline) {
+			b.Fatalf("akvvm emulator wrote no ready file within a minute:\n%s", tail(out.String()))
+		}
+	}
+	admin, err := emulator.NewAdminClient(ready.AdminURL, ready.CAFile)
+	if err != nil {
+		b.Fatal(err)
+	}
+	next := make(chan int)
+	errs := make(chan error, n)
+	var wg sync.WaitGroup
+	for range runtime.GOMAXPROCS(0) * 2 {
+		wg.Go(func() {
+			for i := range next {
+				name := fmt.Sprintf("cert%05d", i)
+				if _, err := admin.CreateCertificate(context.Background(), rssVault, name, emulator.CertificateSpec{KeyType: "EC-P256", DNSNames: []string{name + ".example.com"}}); err != nil {
+					errs <- err
+				}
+			}
+		})
+	}
+	for i := range n {
+		next <- i
+	}
+	close(next)
+	wg.Wait()
+	close(errs)
+	if err := <-errs; err != nil {
+		b.Fatal(err)
+	}
+	return ready
+}
+
+// syncBuffer is a bytes.Buffer safe for a child's stdout and stderr.
+type syncBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.buf.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.buf.String()
+}
+
+// tail returns the last lines of a process's output for an error message.
+func tail(s string) string {
+	lines := strings.Split(strings.TrimSpace(s), "\n")
+	if len(lines) > 20 {
+		lines = lines[len(lines)-20:]
+	}
+	return strings.Join(lines, "\n")
+}
