@@ -12,6 +12,17 @@ import (
 )
 
 // installVersions installs versions 1..n of ref at tg and returns them.
+// withVersions installs n versions of a new certificate at tg and removes
+// them, and the test CA's intermediate, when the test ends.
+func withVersions(t *testing.T, tg store.Target, n int) (*Store, *testCA, store.Ref, []store.Certificate) {
+	t.Helper()
+	s := New(Options{})
+	ca := newTestCA(t)
+	ref := uniqueRef(t)
+	cleanup(t, s, tg, ref, ca)
+	return s, ca, ref, installVersions(t, s, tg, ca, ref, n)
+}
+
 func installVersions(t *testing.T, s *Store, tg store.Target, ca *testCA, ref store.Ref, n int) []store.Certificate {
 	t.Helper()
 	var certs []store.Certificate
@@ -112,11 +123,7 @@ func TestMakeCurrentBackwardsThenForwards(t *testing.T) {
 
 func TestMakeCurrentOfTheCurrentVersionChangesNothing(t *testing.T) {
 	tg := store.Target{Location: "CurrentUser", StoreName: "MY", LinkOnRenewal: true}
-	s := New(Options{})
-	ca := newTestCA(t)
-	ref := uniqueRef(t)
-	cleanup(t, s, tg, ref, ca)
-	c := installVersions(t, s, tg, ca, ref, 2)
+	s, _, ref, c := withVersions(t, tg, 2)
 	_, before := findCert(t, tg.Location, tg.StoreName, c[1].Leaf, propDescription)
 	in, err := s.MakeCurrent(context.Background(), tg, ref, version(2))
 	if err != nil || in.Version != version(2) || !in.Current {
@@ -210,11 +217,7 @@ func TestMakeCurrentFailureLeavesThePreviousState(t *testing.T) {
 // not from the newest installed version.
 func TestInstallLinksFromTheCurrentVersion(t *testing.T) {
 	tg := store.Target{Location: "LocalMachine", StoreName: "MY", LinkOnRenewal: true}
-	s := New(Options{})
-	ca := newTestCA(t)
-	ref := uniqueRef(t)
-	cleanup(t, s, tg, ref, ca)
-	c := installVersions(t, s, tg, ca, ref, 2)
+	s, ca, ref, c := withVersions(t, tg, 2)
 	ctx := context.Background()
 	if _, err := s.MakeCurrent(ctx, tg, ref, version(1)); err != nil {
 		t.Fatal(err)
@@ -237,11 +240,7 @@ func TestInstallLinksFromTheCurrentVersion(t *testing.T) {
 // store.Store says.
 func TestInstallOfAnInstalledVersionMakesItCurrent(t *testing.T) {
 	tg := store.Target{Location: "CurrentUser", StoreName: "MY", LinkOnRenewal: true}
-	s := New(Options{})
-	ca := newTestCA(t)
-	ref := uniqueRef(t)
-	cleanup(t, s, tg, ref, ca)
-	c := installVersions(t, s, tg, ca, ref, 2)
+	s, _, ref, c := withVersions(t, tg, 2)
 	in, err := s.Install(context.Background(), tg, c[0])
 	if err != nil {
 		t.Fatal(err)
@@ -254,11 +253,7 @@ func TestInstallOfAnInstalledVersionMakesItCurrent(t *testing.T) {
 
 func TestDeleteRefusesTheCurrentVersion(t *testing.T) {
 	tg := store.Target{Location: "CurrentUser", StoreName: "MY", LinkOnRenewal: true}
-	s := New(Options{})
-	ca := newTestCA(t)
-	ref := uniqueRef(t)
-	cleanup(t, s, tg, ref, ca)
-	c := installVersions(t, s, tg, ca, ref, 2)
+	s, _, ref, c := withVersions(t, tg, 2)
 	ctx := context.Background()
 	for _, vs := range [][]string{{version(2)}, {version(1), version(2)}} {
 		removed, err := s.Delete(ctx, tg, ref, vs)
