@@ -145,9 +145,15 @@ type memStore struct {
 	deletes  int
 	recovers int
 	failWith error
+	// gone are recorded versions whose files vanished: List reports them.
+	gone map[store.Ref][]string
+	// failDelete is returned by Delete while set.
+	failDelete error
 }
 
-func newMemStore() *memStore { return &memStore{items: map[store.Ref][]store.Installed{}} }
+func newMemStore() *memStore {
+	return &memStore{items: map[store.Ref][]store.Installed{}, gone: map[store.Ref][]string{}}
+}
 
 func (m *memStore) Install(_ context.Context, _ store.Target, c store.Certificate) (store.Installed, error) {
 	m.mu.Lock()
@@ -170,8 +176,18 @@ func (m *memStore) List(_ context.Context, _ store.Target, ref store.Ref) ([]sto
 	for i := range out {
 		out[i].Current = i == 0
 	}
+	if g := m.gone[ref]; len(g) > 0 {
+		return out, missingErr(slices.Clone(g))
+	}
 	return out, nil
 }
+
+// missingErr is a List error naming recorded versions whose files are gone.
+type missingErr []string
+
+func (e missingErr) Error() string             { return fmt.Sprintf("files of %v are missing", []string(e)) }
+func (e missingErr) Unwrap() error             { return store.ErrMissingFiles }
+func (e missingErr) MissingVersions() []string { return e }
 
 func (m *memStore) MakeCurrent(_ context.Context, _ store.Target, ref store.Ref, version string) (store.Installed, error) {
 	m.mu.Lock()
@@ -190,7 +206,16 @@ func (m *memStore) MakeCurrent(_ context.Context, _ store.Target, ref store.Ref,
 func (m *memStore) Delete(_ context.Context, _ store.Target, ref store.Ref, versions []string) ([]store.Installed, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
+	if m.failDelete != nil {
+		return nil, m.failDelete
+	}
 	var kept, removed []store.Installed
+	for _, v := range versions {
+		if slices.Contains(m.gone[ref], v) {
+			m.gone[ref] = slices.DeleteFunc(m.gone[ref], func(g string) bool { return g == v })
+			removed = append(removed, store.Installed{Ref: ref, Version: v})
+		}
+	}
 	for i, in := range m.items[ref] {
 		if slices.Contains(versions, in.Version) {
 			if i == 0 {

@@ -17,7 +17,8 @@ type plan struct {
 	install []keyvault.Version
 	// current is an installed version to make current again ("" for none).
 	current string
-	// rollback says current replaces a version the vault withdrew.
+	// rollback says the new current version (made current again, or the
+	// last one installed) replaces a current version the vault withdrew.
 	rollback bool
 	// remove are installed versions to delete once the rest is done.
 	remove []string
@@ -34,6 +35,8 @@ type withdrawal struct {
 	Reason string
 	// Current says it was the current version when the sync started.
 	Current bool
+	// Created is when the vault created it; zero when it is not listed.
+	Created time.Time
 }
 
 // withdrawals returns the installed versions that are not usable in the
@@ -55,7 +58,11 @@ func withdrawals(installed []store.Installed, listed []keyvault.Version, now tim
 		default:
 			continue
 		}
-		out = append(out, withdrawal{Version: in.Version, Reason: reason, Current: in.Current})
+		w := withdrawal{Version: in.Version, Reason: reason, Current: in.Current}
+		if i >= 0 {
+			w.Created = listed[i].Created
+		}
+		out = append(out, w)
 	}
 	return out
 }
@@ -79,6 +86,13 @@ func decide(installed []store.Installed, wanted []keyvault.Version, withdrawn []
 		current = installed[0].Version
 	}
 	target := wanted[0].Version
+	// A rollback replaces a withdrawn current version by one the vault
+	// created no later than it (not by a newer version that came with
+	// the withdrawal).
+	if i := slices.IndexFunc(withdrawn, func(w withdrawal) bool { return w.Version == current }); i >= 0 {
+		w := withdrawn[i]
+		p.rollback = w.Created.IsZero() || !wanted[0].Created.After(w.Created)
+	}
 	switch {
 	case !has(target):
 		for _, v := range slices.Backward(wanted) {
@@ -88,7 +102,8 @@ func decide(installed []store.Installed, wanted []keyvault.Version, withdrawn []
 		}
 	case current != target:
 		p.current = target
-		p.rollback = slices.ContainsFunc(withdrawn, func(w withdrawal) bool { return w.Version == current })
+	default:
+		p.rollback = false
 	}
 	moved := len(p.install) > 0 || p.current != ""
 
@@ -123,6 +138,31 @@ func decide(installed []store.Installed, wanted []keyvault.Version, withdrawn []
 		}
 	}
 	return p
+}
+
+// forget adds to the removals the recorded versions whose files are gone,
+// unless the plan installs them again.
+func (p *plan) forget(gone []string) {
+	for _, v := range gone {
+		reinstalled := slices.ContainsFunc(p.install, func(w keyvault.Version) bool { return w.Version == v })
+		if !reinstalled && !slices.Contains(p.remove, v) {
+			p.remove = append(p.remove, v)
+		}
+	}
+}
+
+// withdrawnLeft returns the withdrawn versions the plan meant to remove
+// that are not among removed.
+func (p *plan) withdrawnLeft(removed []store.Installed) []string {
+	var left []string
+	for _, w := range p.withdrawn {
+		planned := slices.Contains(p.remove, w.Version)
+		done := slices.ContainsFunc(removed, func(r store.Installed) bool { return r.Version == w.Version })
+		if planned && !done {
+			left = append(left, w.Version)
+		}
+	}
+	return left
 }
 
 // describeKept says which withdrawn versions stay installed and why.

@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/akvvm/akvvm/internal/certbundle"
 	"github.com/akvvm/akvvm/internal/keyvault"
@@ -43,9 +44,15 @@ type result struct {
 func (a *Agent) syncCert(ctx context.Context, spec Spec, c CertSpec) (result, error) {
 	var res result
 	installed, err := a.deps.Store.List(ctx, c.Target, c.Ref)
+	var gone []string // recorded versions whose files are missing
+	var mfe filesMissing
 	switch {
+	case errors.As(err, &mfe):
+		gone = mfe.MissingVersions()
+		a.log.Warn("recorded versions are missing from the store (deleted outside akvvm?); a wanted one is installed again, the others are forgotten",
+			"certificate", c.Key(), "versions", strings.Join(gone, ","), "error", err)
 	case errors.Is(err, store.ErrMissingFiles):
-		a.log.Warn("installed files are missing; the newest version will be installed again", "certificate", c.Key(), "error", err)
+		a.log.Warn("recorded versions are missing from the store (deleted outside akvvm?)", "certificate", c.Key(), "error", err)
 	case err != nil:
 		return res, &syncError{err: fmt.Errorf("read the installed versions: %w", err)}
 	}
@@ -57,12 +64,14 @@ func (a *Agent) syncCert(ctx context.Context, spec Spec, c CertSpec) (result, er
 		return res, err
 	}
 	p := decide(installed, wanted, withdrawn, spec.Keep, c.Target.LinkOnRenewal)
-	for _, v := range p.install {
+	p.forget(gone)
+	for i, v := range p.install {
 		rec, bundle, err := a.install(ctx, spec, c, v)
 		if err != nil {
 			return res, err
 		}
-		a.changed(ctx, &res, Event{Cert: c, Previous: res.current, Installed: rec, Bundle: bundle})
+		last := i == len(p.install)-1
+		a.changed(ctx, &res, Event{Cert: c, Previous: res.current, Installed: rec, Bundle: bundle, Rollback: last && p.rollback})
 		res.installed++
 	}
 	if p.current != "" {
@@ -82,17 +91,27 @@ func (a *Agent) syncCert(ctx context.Context, spec Spec, c CertSpec) (result, er
 	for _, w := range p.withdrawn {
 		a.log.Warn("installed version withdrawn in the vault", "certificate", c.Key(), "version", w.Version, "reason", w.Reason)
 	}
+	res.notice = withdrawalNotice(p, res.current)
 	if len(p.remove) > 0 {
 		removed, err := a.deps.Store.Delete(ctx, c.Target, c.Ref, p.remove)
-		if err != nil {
-			a.log.Warn("could not remove old or withdrawn versions; trying again at the next check", "certificate", c.Key(), "error", err)
-		}
 		for _, r := range removed {
 			a.log.Info("removed version", "certificate", c.Key(), "version", r.Version, "thumbprint", r.Thumbprint)
 		}
+		if err != nil {
+			a.log.Warn("could not remove old or withdrawn versions; trying again at the next check", "certificate", c.Key(), "error", err)
+			if left := p.withdrawnLeft(removed); len(left) > 0 {
+				res.notice += fmt.Sprintf("; could not remove withdrawn version(s) %s, trying again at the next check: %v", strings.Join(left, ", "), err)
+			}
+		}
 	}
-	res.notice = withdrawalNotice(p, res.current)
 	return res, nil
+}
+
+// filesMissing is a List error naming the recorded versions whose files
+// are gone (filestore.MissingFilesError).
+type filesMissing interface {
+	error
+	MissingVersions() []string
 }
 
 // changed runs the side effects of a new current version and records it.
@@ -139,7 +158,11 @@ func (a *Agent) wanted(ctx context.Context, spec Spec, c CertSpec, installed []s
 	}
 	now := a.clock.Now()
 	withdrawn := withdrawals(installed, versions, now)
-	newest, err := a.newest(ctx, c, versions, max(spec.Versions, 1), has)
+	current := ""
+	if len(installed) > 0 && installed[0].Current {
+		current = installed[0].Version
+	}
+	newest, err := a.newest(ctx, c, versions, max(spec.Versions, 1), has, current, now)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -172,23 +195,30 @@ func isNotFound(err error) bool {
 	return errors.As(err, &kv) && kv.StatusCode() == http.StatusNotFound
 }
 
-// newest returns the n newest usable versions. Key Vault stamps versions
-// in whole seconds, so when several share the newest second the vault is
-// asked which one is current; that one goes first. The question downloads
-// the current value, so it is asked only when one of those versions is not
-// installed yet.
-func (a *Agent) newest(ctx context.Context, c CertSpec, versions []keyvault.Version, n int, has func(string) bool) ([]keyvault.Version, error) {
-	all := keyvault.Newest(versions, a.clock.Now(), len(versions))
+// newest returns the n newest usable versions at now. Key Vault stamps
+// versions in whole seconds, so when several share the newest second the
+// vault is asked which one is current; that one goes first. The question
+// downloads the current value, so it is asked only when one of those
+// versions is not installed yet; when all are, the answer is the one
+// installed as current, so a tie never flips the current version.
+func (a *Agent) newest(ctx context.Context, c CertSpec, versions []keyvault.Version, n int, has func(string) bool, current string, now time.Time) ([]keyvault.Version, error) {
+	all := keyvault.Newest(versions, now, len(versions))
 	tied := all[:countSameSecond(all)]
-	if len(tied) > 1 && slices.ContainsFunc(tied, func(v keyvault.Version) bool { return !has(v.Version) }) {
+	first := ""
+	switch {
+	case len(tied) < 2:
+	case slices.ContainsFunc(tied, func(v keyvault.Version) bool { return !has(v.Version) }):
 		latest, err := a.deps.Source.Get(ctx, c.VaultURL, c.Name, "")
 		if err != nil {
 			return nil, classify(fmt.Errorf("%d versions share the newest creation second, and asking the vault which is current failed: %w", len(tied), err))
 		}
-		if i := slices.IndexFunc(all, func(v keyvault.Version) bool { return v.Version == latest.Version.Version }); i > 0 {
-			current := all[i]
-			all = slices.Insert(slices.Delete(all, i, i+1), 0, current)
-		}
+		first = latest.Version.Version
+	default:
+		first = current
+	}
+	if i := slices.IndexFunc(tied, func(v keyvault.Version) bool { return v.Version == first }); i > 0 {
+		v := all[i]
+		all = slices.Insert(slices.Delete(all, i, i+1), 0, v)
 	}
 	return all[:min(n, len(all))], nil
 }

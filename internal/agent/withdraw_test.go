@@ -2,6 +2,7 @@ package agent
 
 import (
 	"context"
+	"errors"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -297,5 +298,94 @@ func TestStatusTempFilesOfAKilledAgentAreRemoved(t *testing.T) {
 	}
 	if _, err := ReadStatusFile(status); err != nil {
 		t.Error(err)
+	}
+}
+
+func TestSameSecondVersionsAllInstalledNeverFlipTheCurrent(t *testing.T) {
+	t.Run("4.0, both installed", func(t *testing.T) {
+		h := newHarness(t)
+		h.spec.Versions = 2
+		h.addVersion(t, "ffff", 0)
+		h.addVersion(t, "aaaa", 0) // same second; set last, so the vault's current
+		a := h.agent(t, nil)
+		for range 3 {
+			if st := a.SyncOnce(context.Background()); st.Certificates[0].InstalledVersion != "aaaa" {
+				t.Fatalf("current = %s, want the vault's current aaaa", st.Certificates[0].InstalledVersion)
+			}
+		}
+		if h.store.switches != 0 {
+			t.Errorf("%d switches between versions of one second; want none", h.store.switches)
+		}
+	})
+	t.Run("Linux, the newer one arrives later in the same second", func(t *testing.T) {
+		h := newHarness(t)
+		h.addVersion(t, "ffff", 0)
+		a := h.agent(t, nil)
+		a.SyncOnce(context.Background())
+		h.addVersion(t, "aaaa", 0)
+		for range 3 {
+			if st := a.SyncOnce(context.Background()); st.Certificates[0].InstalledVersion != "aaaa" {
+				t.Fatalf("current = %s, want the vault's current aaaa", st.Certificates[0].InstalledVersion)
+			}
+		}
+		if h.store.switches != 0 {
+			t.Errorf("%d switches back to ffff; want none", h.store.switches)
+		}
+	})
+}
+
+func TestRecordedVersionWhoseFileVanishedIsForgotten(t *testing.T) {
+	h := newHarness(t)
+	a := twoInstalled(t, h)
+	// v1's file was deleted outside akvvm: the store lists only v2 and
+	// reports v1 as missing.
+	h.store.items[h.ref] = h.store.items[h.ref][:1]
+	h.store.gone[h.ref] = []string{"v1"}
+	_, gets := h.src.counts()
+	a.SyncOnce(context.Background())
+	if g := h.store.gone[h.ref]; len(g) != 0 {
+		t.Errorf("still recorded as missing after a pass: %v", g)
+	}
+	if _, after := h.src.counts(); after != gets {
+		t.Errorf("forgetting an old version downloaded %d values", after-gets)
+	}
+	if got := h.store.versions(h.ref); !reflect.DeepEqual(got, []string{"v2"}) {
+		t.Errorf("installed = %v, want [v2]", got)
+	}
+}
+
+func TestRollbackThatDownloadsIsStillARollback(t *testing.T) {
+	h := newHarness(t)
+	h.spec.Keep = 0
+	h.addVersion(t, "v1", 2*time.Hour)
+	h.addVersion(t, "v2", time.Hour)
+	a := h.agent(t, nil) // installs only v2
+	var events []Event
+	a.deps.Notifiers = []Notifier{notifierFunc(func(e Event) { events = append(events, e) })}
+	a.SyncOnce(context.Background())
+	h.src.edit("web", "v2", func(v *keyvault.Version) { v.Enabled = false })
+	a.SyncOnce(context.Background())
+	if n := len(events); n != 2 || !events[1].Rollback || events[1].Installed.Version != "v1" || events[1].Bundle == nil {
+		t.Fatalf("events = %+v; want the download of v1 reported as a rollback from v2", events)
+	}
+
+	// A newer version arriving with the withdrawal is a renewal.
+	h.clock.Advance(time.Minute)
+	h.addVersion(t, "v3", 0)
+	h.src.edit("web", "v1", func(v *keyvault.Version) { v.Enabled = false })
+	a.SyncOnce(context.Background())
+	if last := events[len(events)-1]; last.Installed.Version != "v3" || last.Rollback {
+		t.Errorf("last event = %+v; want v3 as a renewal", last)
+	}
+}
+
+func TestWithdrawnVersionThatCannotBeRemovedIsInTheStatus(t *testing.T) {
+	h := newHarness(t)
+	a := twoInstalled(t, h)
+	h.store.failDelete = errors.New("permission denied")
+	h.src.edit("web", "v2", func(v *keyvault.Version) { v.Enabled = false })
+	st := a.SyncOnce(context.Background())
+	if n := st.Certificates[0].Notice; !strings.Contains(n, "could not remove withdrawn version(s) v2") || !strings.Contains(n, "permission denied") {
+		t.Errorf("notice = %q; want the failed removal of v2 and its cause", n)
 	}
 }

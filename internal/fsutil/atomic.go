@@ -7,6 +7,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"strings"
 )
 
 // WriteFileAtomic writes data to path with mode: a temporary file in the
@@ -52,17 +53,22 @@ func tempPattern(path string) string { return "." + filepath.Base(path) + ".tmp-
 // path left behind when the process was killed mid-write, and returns how
 // many it removed. Call it while no other process writes path.
 func RemoveTemps(path string) (int, error) {
-	matches, err := filepath.Glob(filepath.Join(filepath.Dir(path), tempPattern(path)))
+	dir := filepath.Dir(path)
+	entries, err := os.ReadDir(dir)
+	if errors.Is(err, fs.ErrNotExist) {
+		return 0, nil
+	}
 	if err != nil {
 		return 0, fmt.Errorf("look for temporary files of %s: %w", path, err)
 	}
+	prefix := strings.TrimSuffix(tempPattern(path), "*")
 	var n int
 	var errs []error
-	for _, m := range matches {
-		fi, err := os.Lstat(m)
-		if err != nil || !fi.Mode().IsRegular() {
-			continue // gone meanwhile, or not a file this package wrote
+	for _, e := range entries {
+		if !strings.HasPrefix(e.Name(), prefix) || !e.Type().IsRegular() {
+			continue // not a temporary file of path
 		}
+		m := filepath.Join(dir, e.Name())
 		if err := os.Remove(m); err != nil && !errors.Is(err, fs.ErrNotExist) {
 			errs = append(errs, fmt.Errorf("remove temporary file %s: %w", m, err))
 			continue

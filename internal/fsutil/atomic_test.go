@@ -83,3 +83,23 @@ func TestRemoveTempsRemovesOnlyThisFilesTemps(t *testing.T) {
 		}
 	}
 }
+
+func TestRemoveTempsTakesTheDirectoryLiterally(t *testing.T) {
+	parent := t.TempDir()
+	dir := filepath.Join(parent, "state[1]")
+	other := filepath.Join(parent, "state1")
+	for _, d := range []string{dir, other} {
+		if err := os.Mkdir(d, 0o700); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(d, ".status.json.tmp-9"), nil, 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if n, err := RemoveTemps(filepath.Join(dir, "status.json")); n != 1 || err != nil {
+		t.Fatalf("RemoveTemps = %d, %v; want 1", n, err)
+	}
+	if _, err := os.Stat(filepath.Join(other, ".status.json.tmp-9")); err != nil {
+		t.Errorf("a temporary file in another directory was removed: %v", err)
+	}
+}
