@@ -59,14 +59,18 @@ func (a *Agent) syncCert(ctx context.Context, spec Spec, c CertSpec) (result, er
 	if len(installed) > 0 && installed[0].Current {
 		res.current = &installed[0]
 	}
-	wanted, withdrawn, err := a.wanted(ctx, spec, c, installed)
-	if err != nil {
+	var wanted []keyvault.Version
+	var withdrawn []withdrawal
+	pre := a.firstInstall(ctx, spec, c, installed, gone)
+	if pre != nil {
+		wanted = []keyvault.Version{pre.Version}
+	} else if wanted, withdrawn, err = a.wanted(ctx, spec, c, installed); err != nil {
 		return res, err
 	}
 	p := decide(installed, wanted, withdrawn, spec.Keep, c.Target.LinkOnRenewal)
 	p.forget(gone)
 	for i, v := range p.install {
-		rec, bundle, err := a.install(ctx, spec, c, v)
+		rec, bundle, err := a.install(ctx, spec, c, v, pre)
 		if err != nil {
 			return res, err
 		}
@@ -136,6 +140,29 @@ func withdrawalNotice(p plan, current *store.Installed) string {
 		msg += "; kept for now: " + describeKept(p.kept)
 	}
 	return msg
+}
+
+// firstInstall fetches the vault's current version when nothing is
+// installed and one version is wanted: when it is usable it is the newest
+// usable version, so the first install costs one request instead of a
+// listing and a download. It returns nil when the listing must decide
+// (the current version is not usable, or the request failed: the listing
+// then reports the cause).
+func (a *Agent) firstInstall(ctx context.Context, spec Spec, c CertSpec, installed []store.Installed, gone []string) *keyvault.Secret {
+	if c.PinnedVersion != "" || len(installed) > 0 || len(gone) > 0 || spec.Versions > 1 {
+		return nil
+	}
+	secret, err := a.deps.Source.Get(ctx, c.VaultURL, c.Name, "")
+	if err != nil {
+		if ctx.Err() == nil {
+			a.log.Debug("fetching the current version failed; listing the versions instead", "certificate", c.Key(), "error", err)
+		}
+		return nil
+	}
+	if secret.Version.Version == "" || !secret.Version.Usable(a.clock.Now()) {
+		return nil
+	}
+	return secret
 }
 
 // wanted returns the versions that should be installed, newest first and
@@ -235,10 +262,14 @@ func countSameSecond(vs []keyvault.Version) int {
 }
 
 // install downloads, decodes, checks and installs one version.
-func (a *Agent) install(ctx context.Context, spec Spec, c CertSpec, v keyvault.Version) (store.Installed, *certbundle.Bundle, error) {
-	secret, err := a.deps.Source.Get(ctx, c.VaultURL, c.Name, v.Version)
-	if err != nil {
-		return store.Installed{}, nil, classify(err)
+// A secret already fetched for v (pre) is not downloaded again.
+func (a *Agent) install(ctx context.Context, spec Spec, c CertSpec, v keyvault.Version, pre *keyvault.Secret) (store.Installed, *certbundle.Bundle, error) {
+	secret := pre
+	if secret == nil || secret.Version.Version != v.Version {
+		var err error
+		if secret, err = a.deps.Source.Get(ctx, c.VaultURL, c.Name, v.Version); err != nil {
+			return store.Installed{}, nil, classify(err)
+		}
 	}
 	bundle, err := certbundle.Decode(secret.Value(), secret.ContentType)
 	if err != nil {
