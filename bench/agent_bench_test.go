@@ -3,21 +3,16 @@
 package bench
 
 import (
-	"bytes"
 	"context"
-	"crypto/x509"
-	"encoding/pem"
 	"errors"
 	"fmt"
 	"os"
-	"path/filepath"
 	"testing"
 	"time"
 
+	"github.com/akvvm/akvvm/bench/floor"
 	"github.com/akvvm/akvvm/internal/agent"
-	"github.com/akvvm/akvvm/internal/certbundle"
 	"github.com/akvvm/akvvm/internal/emulator"
-	"github.com/akvvm/akvvm/internal/fsutil"
 )
 
 // syncSizes are the numbers of certificates of BenchmarkSync.
@@ -113,26 +108,7 @@ func initialFloor(b *testing.B, names []string) {
 		c := newFloorClient(b)
 		b.StartTimer()
 		err := forEach(ctx, names, func(ctx context.Context, name string) error {
-			resp, err := c.GetSecret(ctx, name, "", nil)
-			if err != nil {
-				return err
-			}
-			if resp.Value == nil {
-				return errors.New("secret has no value")
-			}
-			ct := ""
-			if resp.ContentType != nil {
-				ct = *resp.ContentType
-			}
-			bundle, err := certbundle.Decode(*resp.Value, ct)
-			if err != nil {
-				return err
-			}
-			data, err := pemFile(bundle)
-			if err != nil {
-				return err
-			}
-			return fsutil.WriteFileAtomic(filepath.Join(dir, benchVault+"."+name+"."+resp.ID.Version()), data, 0o600)
+			return floor.Install(ctx, c, benchVault, name, dir)
 		})
 		if err != nil {
 			b.Fatal(err)
@@ -269,24 +245,3 @@ func passBudget(b *testing.B) time.Duration {
 }
 
 const defaultPassBudget = 100 * time.Second
-
-// pemFile is the file content the directory store writes: the leaf, the
-// chain in order, then the private key as PKCS #8.
-func pemFile(bundle *certbundle.Bundle) ([]byte, error) {
-	der, err := x509.MarshalPKCS8PrivateKey(bundle.Key)
-	if err != nil {
-		return nil, err
-	}
-	var buf bytes.Buffer
-	blocks := []*pem.Block{{Type: "CERTIFICATE", Bytes: bundle.Leaf.Raw}}
-	for _, ca := range bundle.Chain {
-		blocks = append(blocks, &pem.Block{Type: "CERTIFICATE", Bytes: ca.Raw})
-	}
-	blocks = append(blocks, &pem.Block{Type: "PRIVATE KEY", Bytes: der})
-	for _, blk := range blocks {
-		if err := pem.Encode(&buf, blk); err != nil {
-			return nil, err
-		}
-	}
-	return buf.Bytes(), nil
-}

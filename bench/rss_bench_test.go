@@ -88,8 +88,29 @@ func BenchmarkPeakRSS(b *testing.B) {
 			unchanged := run(file, stateDir)
 			b.ReportMetric(float64(peak), "peak-KiB")
 			b.ReportMetric(float64(unchanged), "unchanged-peak-KiB")
+			b.ReportMetric(float64(floorRSS(b, emu, n)), "floor-peak-KiB")
 		})
 	}
+}
+
+// floorRSS runs the bare job (bench/rssfloor, built as akvvm is released)
+// for n certificates into an empty directory and returns its peak RSS.
+func floorRSS(b *testing.B, emu emulator.ReadyInfo, n int) int64 {
+	b.Helper()
+	bin := filepath.Join(b.TempDir(), "rssfloor")
+	build := exec.Command("go", "build", "-trimpath", "-ldflags=-s -w", "-o", bin, "./rssfloor")
+	if out, err := build.CombinedOutput(); err != nil {
+		b.Fatalf("go build ./rssfloor: %v\n%s", err, out)
+	}
+	cmd := exec.Command(bin, "-vault-url", "https://"+rssVault+".vault.azure.net", "-vault", rssVault,
+		"-imds", emu.IMDSEndpoint, "-connect-to", "*.vault.azure.net="+emu.HTTPSAddr, "-ca-file", emu.CAFile,
+		"-dir", storeDir(b), "-n", fmt.Sprint(n))
+	var out bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &out
+	if err := cmd.Run(); err != nil {
+		b.Fatalf("rssfloor: %v\n%s", err, tail(out.String()))
+	}
+	return cmd.ProcessState.SysUsage().(*syscall.Rusage).Maxrss
 }
 
 // releaseBinary returns $AKVVM_BENCH_BIN, or builds cmd/akvvm as released.

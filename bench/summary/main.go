@@ -274,10 +274,14 @@ func write(w io.Writer, r *results) {
 		if mb > c.limit {
 			status = notMet
 		}
-		row(target, fmt.Sprintf("%.1f MB (%.0f KiB; initial %.0f KiB, unchanged %.0f KiB)", mb, kib, res["peak-KiB"], res["unchanged-peak-KiB"]), status)
+		floorNote := ""
+		if f := res["floor-peak-KiB"]; f > 0 {
+			floorNote = fmt.Sprintf("; bare-job floor %.1f MB, ratio %.2f×", f*1024/1e6, kib/f)
+		}
+		row(target, fmt.Sprintf("%.1f MB (%.0f KiB; initial %.0f KiB, unchanged %.0f KiB%s)", mb, kib, res["peak-KiB"], res["unchanged-peak-KiB"], floorNote), status)
 	}
 	fmt.Fprintln(w)
-	fmt.Fprintln(w, "MB = 10^6 bytes; RSS is the larger of the initial and the unchanged pass (getrusage ru_maxrss of the child, KiB).")
+	fmt.Fprintln(w, "MB = 10^6 bytes; RSS is the larger of the initial and the unchanged pass (getrusage ru_maxrss of the child, KiB); the floor is bench/rssfloor, the bare job in a process of its own, built the same way.")
 }
 
 // thousands formats n with a comma between groups of three digits.
