@@ -72,7 +72,8 @@ const crashVault = "crashvault"
 // files under their final names are complete; after the next complete pass
 // (sync --once, or a restarted akvvm run) no temporary file is left in the
 // store or the state directory and every link is at its newest usable
-// version; at the end only the versions akvvm keeps remain.
+// version, and every certificate's record lists exactly its version files
+// and its link; at the end only the versions akvvm keeps remain.
 //
 // AKVVM_CRASH_SEED=<n> replays the choices of a logged run (the timing of
 // the processes still differs).
@@ -322,8 +323,10 @@ func checkAfterKill(t *testing.T, b *box, keys []string, certs []*crashCert, whe
 }
 
 // checkRecovered checks what must hold once a pass completed after a kill:
-// everything checkAfterKill checks, no temporary file in the store or the
-// state directory, and every link at its newest usable version.
+// everything checkAfterKill checks, no temporary file in the store, its
+// records directory or the state directory, every link at its newest
+// usable version, and records that match the store (checkRecords): no
+// version file unrecorded, no recorded version without its file.
 func checkRecovered(t *testing.T, b *box, keys []string, certs []*crashCert, where string) {
 	t.Helper()
 	checkAfterKill(t, b, keys, certs, where)
@@ -346,5 +349,15 @@ func checkRecovered(t *testing.T, b *box, keys []string, certs []*crashCert, whe
 		if got := view.links[keys[i]]; got != want {
 			t.Errorf("%s: after a complete pass the link of %s points at %s, want the newest usable version %s", where, c.name, got, want)
 		}
+	}
+	recTemps, pending, err := checkRecords(b.store, view, keys)
+	if err != nil {
+		t.Errorf("%s: after a complete pass the records do not match the store:\n%v", where, err)
+	}
+	if len(recTemps) > 0 {
+		t.Errorf("%s: temporary files left in %s after a complete pass: %v", where, recordsDirName, recTemps)
+	}
+	if len(pending) > 0 {
+		t.Logf("%s: pending record entries without their file after a complete pass: %v", where, pending)
 	}
 }

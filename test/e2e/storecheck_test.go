@@ -5,12 +5,14 @@ package e2e
 import (
 	"crypto"
 	"crypto/x509"
+	"encoding/json"
 	"encoding/pem"
 	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
+	"testing"
 
 	"github.com/akvvm/akvvm/internal/store"
 )
@@ -148,4 +150,155 @@ func stateTemps(dir string) ([]string, error) {
 		}
 	}
 	return out, nil
+}
+
+// recordsDirName is where akvvm keeps one record per certificate in a
+// store directory (docs/operations.md, "The Linux store").
+const recordsDirName = ".akvvm-records"
+
+// recordView is what the tests read of a certificate's record: format 2
+// JSON as docs/operations.md describes it. The store's own types are not
+// used, so that a change of the file format shows here.
+type recordView struct {
+	Format   int    `json:"format"`
+	Vault    string `json:"vault"`
+	Name     string `json:"name"`
+	Link     string `json:"link"`
+	Versions []struct {
+		Version string `json:"version"`
+		File    string `json:"file"`
+		Pending string `json:"pending"`
+	} `json:"versions"`
+}
+
+// checkRecords says what is wrong between akvvm's records in dir and what
+// dir holds (view, from viewStore) for the certificates in keys
+// ("<vault>.<cert>", whose link has the same name), or nil. Every version
+// file must be listed in its certificate's record, every recorded version
+// that is not pending must have its file, and the record's link must be
+// the link on disk, pointing at a recorded file. It also returns the
+// temporary files in the records directory and the pending entries whose
+// file is missing (neither is wrong in itself). Errors name files and
+// versions, never content.
+func checkRecords(dir string, view storeView, keys []string) (temps, pendingMissing []string, err error) {
+	recDir := filepath.Join(dir, recordsDirName)
+	var errs []error
+	known := map[string]bool{}
+	for _, k := range keys {
+		known[k+".json"] = true
+		known[k+".lock"] = true
+	}
+	entries, rerr := os.ReadDir(recDir)
+	if rerr != nil && !errors.Is(rerr, os.ErrNotExist) {
+		return nil, nil, rerr
+	}
+	for _, en := range entries {
+		switch name := en.Name(); {
+		case isTemp(name):
+			temps = append(temps, name)
+		case !known[name]:
+			errs = append(errs, fmt.Errorf("%s/%s: unexpected entry in the records directory (no certificate of the test)", recordsDirName, name))
+		}
+	}
+
+	for _, k := range keys {
+		vault, cert, _ := strings.Cut(k, ".")
+		recName := recordsDirName + "/" + k + ".json"
+		onDisk := view.versions[k]
+		linkTarget, hasLink := view.links[k]
+		data, err := os.ReadFile(filepath.Join(recDir, k+".json"))
+		if errors.Is(err, os.ErrNotExist) {
+			if len(onDisk) > 0 || hasLink {
+				errs = append(errs, fmt.Errorf("%s: no record %s, but the store holds version files %v and link %q for it (files akvvm will never delete)", k, recName, onDisk, linkTarget))
+			}
+			continue
+		}
+		if err != nil {
+			errs = append(errs, fmt.Errorf("%s: reading its record: %w", k, err))
+			continue
+		}
+		var rec recordView
+		if err := json.Unmarshal(data, &rec); err != nil {
+			errs = append(errs, fmt.Errorf("%s: the record %s does not decode: %w", k, recName, err))
+			continue
+		}
+		if rec.Format != 2 {
+			errs = append(errs, fmt.Errorf("%s: the record %s has format %d, want 2", k, recName, rec.Format))
+		}
+		if rec.Vault != vault || rec.Name != cert {
+			errs = append(errs, fmt.Errorf("%s: the record %s is for vault %q certificate %q, want %q %q", k, recName, rec.Vault, rec.Name, vault, cert))
+		}
+
+		listed := map[string]bool{} // version files the record lists and that exist
+		seen := map[string]bool{}
+		for _, v := range rec.Versions {
+			if seen[v.Version] {
+				errs = append(errs, fmt.Errorf("%s: the record %s lists version %s more than once", k, recName, v.Version))
+			}
+			seen[v.Version] = true
+			if want := k + "." + v.Version; v.File != want {
+				errs = append(errs, fmt.Errorf("%s: the record %s names file %q for version %s, want %s", k, recName, v.File, v.Version, want))
+				continue
+			}
+			fi, err := os.Lstat(filepath.Join(dir, v.File))
+			switch {
+			case err == nil && fi.Mode().IsRegular():
+				listed[v.File] = true
+			case err == nil:
+				errs = append(errs, fmt.Errorf("%s: the record %s lists version %s, but %s is not a regular file (%v)", k, recName, v.Version, v.File, fi.Mode().Type()))
+			case !errors.Is(err, os.ErrNotExist):
+				errs = append(errs, fmt.Errorf("%s: checking the recorded file %s: %w", k, v.File, err))
+			case v.Pending != "":
+				pendingMissing = append(pendingMissing, fmt.Sprintf("%s (pending as %s)", v.File, v.Pending))
+			default:
+				errs = append(errs, fmt.Errorf("%s: the record %s lists version %s (not pending), but its file %s is not on disk (a stale entry)", k, recName, v.Version, v.File))
+			}
+		}
+		for _, v := range onDisk {
+			if f := k + "." + v; !listed[f] {
+				errs = append(errs, fmt.Errorf("%s: the version file %s is on disk but the record %s does not list it (key material akvvm will never delete)", k, f, recName))
+			}
+		}
+
+		switch {
+		case rec.Link == "" && hasLink:
+			errs = append(errs, fmt.Errorf("%s: the link %s is on disk (-> %s) but the record %s has no link", k, k, linkTarget, recName))
+		case rec.Link == "":
+		case rec.Link != k:
+			errs = append(errs, fmt.Errorf("%s: the record %s has link %q, but the link on disk is %q", k, recName, rec.Link, k))
+		case !hasLink:
+			errs = append(errs, fmt.Errorf("%s: the record %s has link %q, which is not on disk", k, recName, rec.Link))
+		case !listed[linkTarget]:
+			errs = append(errs, fmt.Errorf("%s: the link %s points at %s, which the record %s does not list as a file on disk", k, k, linkTarget, recName))
+		default:
+			lfi, err1 := os.Stat(filepath.Join(dir, k))
+			ffi, err2 := os.Lstat(filepath.Join(dir, linkTarget))
+			if err1 != nil || err2 != nil || !os.SameFile(lfi, ffi) {
+				errs = append(errs, fmt.Errorf("%s: the link %s does not resolve to %s in the store directory (%v)", k, k, linkTarget, errors.Join(err1, err2)))
+			}
+		}
+	}
+	return temps, pendingMissing, errors.Join(errs...)
+}
+
+// checkStoreRecords runs checkRecords on the store of b for keys, once
+// akvvm has completed a pass: a temporary file left in the records
+// directory is an error too. Pending entries whose file is missing are
+// logged.
+func (b *box) checkStoreRecords(t *testing.T, keys []string, where string) {
+	t.Helper()
+	view, err := viewStore(b.store, keys)
+	if err != nil {
+		t.Errorf("%s: %v", where, err)
+	}
+	temps, pending, err := checkRecords(b.store, view, keys)
+	if err != nil {
+		t.Errorf("%s: the records do not match the store:\n%v", where, err)
+	}
+	if len(temps) > 0 {
+		t.Errorf("%s: temporary files left in %s after a complete pass: %v", where, recordsDirName, temps)
+	}
+	if len(pending) > 0 {
+		t.Logf("%s: pending record entries without their file: %v", where, pending)
+	}
 }

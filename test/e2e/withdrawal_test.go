@@ -4,6 +4,7 @@ package e2e
 
 import (
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -116,6 +117,8 @@ func testWithdrawal(t *testing.T, w withdrawal) {
 	if got := b.link(t, link); got != f1 {
 		t.Errorf("after the removal passes the link points at %s, want %s", got, f1)
 	}
+	// The record no longer lists the withdrawn version, and lists the rest.
+	b.checkStoreRecords(t, []string{link}, "after the removal passes")
 
 	want := w.forward(t, e, v2.Version)
 	b.mustSync(t, e, "sync after the version came back")
@@ -128,6 +131,7 @@ func testWithdrawal(t *testing.T, w withdrawal) {
 	if c := certStatus(t, b.status(t), wdVault+"/web"); c.InstalledVersion != want || c.LastError != "" {
 		t.Errorf("status after moving forward: installed %s, last error %q; want %s and no error", c.InstalledVersion, c.LastError, want)
 	}
+	b.checkStoreRecords(t, []string{link}, "after moving forward")
 }
 
 // With nothing usable left, the installed version stays, file and link,
@@ -158,12 +162,14 @@ func TestSyncKeepsOnlyVersionWhenNothingUsableRemains(t *testing.T) {
 		if strings.Contains(out, "PRIVATE KEY") {
 			t.Errorf("pass %d: key material in the output", pass)
 		}
+		b.checkStoreRecords(t, []string{wdVault + ".web"}, fmt.Sprintf("pass %d with the only version disabled", pass))
 	}
 	e.setEnabled(t, wdVault, "web", v1.Version, true)
 	b.mustSync(t, e, "sync after the version was enabled again")
 	if c := certStatus(t, b.status(t), wdVault+"/web"); c.InstalledVersion != v1.Version || c.LastError != "" {
 		t.Errorf("after enabling the version again: installed %s, last error %q", c.InstalledVersion, c.LastError)
 	}
+	b.checkStoreRecords(t, []string{wdVault + ".web"}, "after the version was enabled again")
 }
 
 // akvvm run follows the vault too: a version whose expiry passes while it
@@ -221,6 +227,9 @@ func TestRunFollowsWithdrawalsBothWays(t *testing.T) {
 	if len(view.temps) > 0 {
 		t.Errorf("temporary files left in the store after a clean stop: %v", view.temps)
 	}
+	// Whichever of the withdrawn files are gone by now, the record lists
+	// exactly the version files the store holds.
+	b.checkStoreRecords(t, []string{wdVault + ".web"}, "after a clean stop")
 }
 
 // mustSync runs one pass and requires exit code 0 (every certificate installed).
