@@ -185,3 +185,65 @@ func TestInstallRacesRemoveOfTheLastCertificate(t *testing.T) {
 		t.Errorf("after every certificate was removed the directory holds %v", got)
 	}
 }
+
+// List takes no lock, while Delete and Remove take the files before they
+// update the record: a List running meanwhile must not report the files as
+// missing (it looks again under the certificate's locks). Two stores, as
+// two processes would, so only the flocks order them.
+func TestListDuringDeleteReportsNoMissingFiles(t *testing.T) {
+	writer, dir, _ := newTestStore(t)
+	reader := New(Options{Logger: discard()})
+	writer.log = discard()
+	target := store.Target{Location: dir, LinkName: "pinned.pem"}
+	certs := make([]store.Certificate, 4)
+	for i := range certs {
+		certs[i] = newCert(t, testRef, fmt.Sprintf("v%d", i), ecKey, 0)
+	}
+	mustInstall(t, writer, target, certs[0])
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for round := range 60 {
+			for _, c := range certs[1:] {
+				if _, err := writer.Install(t.Context(), target, c); err != nil {
+					t.Error(err)
+					return
+				}
+			}
+			if _, err := writer.MakeCurrent(t.Context(), target, testRef, "v0"); err != nil {
+				t.Error(err)
+				return
+			}
+			if _, err := writer.Delete(t.Context(), target, testRef, []string{"v1", "v2", "v3"}); err != nil {
+				t.Error(err)
+				return
+			}
+			if round%10 == 9 {
+				if _, err := writer.Remove(t.Context(), target, testRef); err != nil {
+					t.Error(err)
+					return
+				}
+				mustInstallQuiet(t, writer, target, certs[0])
+			}
+		}
+	}()
+	for {
+		select {
+		case <-done:
+			return
+		default:
+		}
+		if _, err := reader.List(t.Context(), target, testRef); err != nil {
+			t.Errorf("List during Delete and Remove: %v", err)
+			<-done
+			return
+		}
+	}
+}
+
+// mustInstallQuiet is mustInstall for goroutines: it reports with t.Error.
+func mustInstallQuiet(t *testing.T, s *Store, target store.Target, c store.Certificate) {
+	if _, err := s.Install(t.Context(), target, c); err != nil {
+		t.Error(err)
+	}
+}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"os"
 	"path/filepath"
 	"slices"
 
@@ -65,13 +66,19 @@ func (s *Store) MakeCurrent(ctx context.Context, t store.Target, ref store.Ref, 
 }
 
 // Delete removes the recorded versions of ref named in versions and returns
-// what it removed, newest first; unknown versions are skipped. It refuses,
-// before removing anything, when one of them is the link's target. The
-// files go first, with one fsync of the store directory, then the record
-// is saved (its data fsynced): a kill in between leaves recorded versions
-// whose files are gone, which List reports and the next Delete drops, never
-// a key file without a record. The records directory is not fsynced: if the
-// record's rename is lost in a power failure the same holds.
+// what it removed, newest first; unknown versions are skipped. A recorded
+// version whose file is already gone (deleted by hand, or by a Delete that
+// was killed before it saved the record) is dropped from the record and
+// returned too. It refuses, before removing anything, when one of them is
+// the link's target and its file exists. A link whose target is missing
+// makes nothing current: deleting that version also removes the link, which
+// is akvvm's and would otherwise dangle at a file no record names.
+//
+// The link and files go first, with one fsync of the store directory, then
+// the record is saved (its data fsynced): a kill in between leaves recorded
+// versions whose files are gone, which List reports and the next Delete
+// drops, never a key file without a record. The records directory is not
+// fsynced: if the record's rename is lost in a power failure the same holds.
 func (s *Store) Delete(ctx context.Context, t store.Target, ref store.Ref, versions []string) ([]store.Installed, error) {
 	for _, v := range versions {
 		if err := checkVersion(v); err != nil {
@@ -89,17 +96,32 @@ func (s *Store) Delete(ctx context.Context, t store.Target, ref store.Ref, versi
 	}
 	current := linkTarget(sess.dir, rec.Link)
 	var victims []versionState
+	dangling := false
 	for _, v := range newestFirst(&rec.certState) {
 		if !slices.Contains(versions, v.Version) {
 			continue
 		}
 		if v.File == current {
-			return nil, fmt.Errorf("version %s of %s/%s is current (the link %s points at it): make another version current first, then delete this one; nothing was deleted", v.Version, ref.Vault, ref.Name, filepath.Join(sess.dir, rec.Link))
+			_, err := os.Lstat(filepath.Join(sess.dir, v.File))
+			switch {
+			case err == nil:
+				return nil, fmt.Errorf("version %s of %s/%s is current (the link %s points at it): make another version current first, then delete this one; nothing was deleted", v.Version, ref.Vault, ref.Name, filepath.Join(sess.dir, rec.Link))
+			case !errors.Is(err, fs.ErrNotExist):
+				return nil, fmt.Errorf("checking installed file %s: %w; nothing was deleted", filepath.Join(sess.dir, v.File), err)
+			}
+			dangling = true
 		}
 		victims = append(victims, v)
 	}
 	if len(victims) == 0 {
 		return nil, nil
+	}
+	if dangling {
+		// Before the record forgets the version, so a kill in between
+		// leaves a link-less record Delete or Remove can finish.
+		if err := s.removeLink(sess.dir, &rec.certState); err != nil {
+			return nil, fmt.Errorf("deleting versions of %s/%s from %s: %w", ref.Vault, ref.Name, sess.dir, err)
+		}
 	}
 	removed, gone, errs := s.deleteVersions(sess, victims, "deleted")
 	if len(gone) == 0 {

@@ -135,3 +135,64 @@ func TestDeleteRemovesOnlyTheNamedVersions(t *testing.T) {
 		t.Errorf("List = %v, %v; want [v4]", versions(list), err)
 	}
 }
+
+// A recorded version whose file is already gone (deleted by hand, or a kill
+// between Delete's removal and its record save) is dropped by Delete and
+// returned as removed.
+func TestDeleteDropsARecordedVersionWhoseFileIsGone(t *testing.T) {
+	s, dir, _ := newTestStore(t)
+	target := store.Target{Location: dir}
+	mustInstall(t, s, target, newCert(t, testRef, "v1", ecKey, 0))
+	mustInstall(t, s, target, newCert(t, testRef, "v2", ecKey, 0))
+	if err := os.Remove(filepath.Join(dir, "exampleVault.myCertificate.v1")); err != nil {
+		t.Fatal(err)
+	}
+	removed, err := s.Delete(t.Context(), target, testRef, []string{"v1"})
+	if err != nil || !slices.Equal(versions(removed), []string{"v1"}) {
+		t.Fatalf("Delete = %v, %v; want [v1]", versions(removed), err)
+	}
+	rec, _, err := loadRecord(filepath.Join(dir, recordsDirName), testRef)
+	if err != nil || rec.version("v1") >= 0 {
+		t.Fatalf("record %+v (%v) still lists v1", rec, err)
+	}
+	if list, err := s.List(t.Context(), target, testRef); err != nil || !slices.Equal(versions(list), []string{"v2"}) || !list[0].Current {
+		t.Errorf("List = %+v, %v; want v2 current and no missing files", list, err)
+	}
+}
+
+// The link's target is gone: nothing is current, so Delete of that version
+// is not refused. It drops the version and removes akvvm's dangling link,
+// which Remove would otherwise leave behind, since it no longer points at a
+// recorded version. A current version whose file exists is still refused.
+func TestDeleteOfTheLinksMissingTarget(t *testing.T) {
+	s, dir, _ := newTestStore(t)
+	target := store.Target{Location: dir}
+	mustInstall(t, s, target, newCert(t, testRef, "v1", ecKey, 0))
+	mustInstall(t, s, target, newCert(t, testRef, "v2", ecKey, 0))
+	if _, err := s.Delete(t.Context(), target, testRef, []string{"v2"}); err == nil {
+		t.Fatal("Delete of the current version with its file present succeeded")
+	}
+	if err := os.Remove(filepath.Join(dir, "exampleVault.myCertificate.v2")); err != nil {
+		t.Fatal(err)
+	}
+	removed, err := s.Delete(t.Context(), target, testRef, []string{"v2"})
+	if err != nil || !slices.Equal(versions(removed), []string{"v2"}) {
+		t.Fatalf("Delete = %v, %v; want [v2]", versions(removed), err)
+	}
+	if exists(dir, "exampleVault.myCertificate") {
+		t.Error("the dangling link to the deleted version is still there")
+	}
+	list, err := s.List(t.Context(), target, testRef)
+	if err != nil || !slices.Equal(versions(list), []string{"v1"}) || list[0].Current {
+		t.Fatalf("List = %+v, %v; want v1, not current, and no missing files", list, err)
+	}
+	if _, err := s.MakeCurrent(t.Context(), target, testRef, "v1"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Remove(t.Context(), target, testRef); err != nil {
+		t.Fatal(err)
+	}
+	if got := names(t, dir); len(got) != 0 {
+		t.Errorf("after Remove the directory holds %v, want nothing", got)
+	}
+}

@@ -21,7 +21,8 @@
 // (fsync of the record and the records directory), then renamed into place,
 // the link swapped and the store directory fsynced once: a version file is
 // never on disk without its record. Recover removes what a killed process
-// left (temp files, pending versions whose file never arrived).
+// left (temp files, pending versions whose file never arrived) and makes a
+// link that a killed first install did not make.
 //
 // Locks: a mutex per certificate within the process; across processes a
 // shared flock on ".akvvm.lock" plus an exclusive flock on the certificate's

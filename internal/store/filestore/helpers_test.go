@@ -65,7 +65,7 @@ const (
 	edKey
 )
 
-func newKey(t *testing.T, kind keyKind) crypto.Signer {
+func newKey(t testing.TB, kind keyKind) crypto.Signer {
 	t.Helper()
 	var k crypto.Signer
 	var err error
@@ -83,7 +83,7 @@ func newKey(t *testing.T, kind keyKind) crypto.Signer {
 	return k
 }
 
-func issue(t *testing.T, cn string, pub crypto.PublicKey, parent *x509.Certificate, signer crypto.Signer, ca bool) *x509.Certificate {
+func issue(t testing.TB, cn string, pub crypto.PublicKey, parent *x509.Certificate, signer crypto.Signer, ca bool) *x509.Certificate {
 	t.Helper()
 	serial, err := rand.Int(rand.Reader, big.NewInt(1<<62))
 	if err != nil {
@@ -113,7 +113,7 @@ func issue(t *testing.T, cn string, pub crypto.PublicKey, parent *x509.Certifica
 
 // newCert returns a version of ref issued by a fresh intermediate and root;
 // chainLen 0 gives no chain, 1 the intermediate, 2 intermediate and root.
-func newCert(t *testing.T, ref store.Ref, version string, kind keyKind, chainLen int) store.Certificate {
+func newCert(t testing.TB, ref store.Ref, version string, kind keyKind, chainLen int) store.Certificate {
 	t.Helper()
 	rootKey := newKey(t, ecKey)
 	root := issue(t, "Test Root", rootKey.Public(), nil, rootKey, true)

@@ -10,6 +10,7 @@ import (
 	"strings"
 	"syscall"
 	"testing"
+	"time"
 
 	"github.com/akvvm/akvvm/internal/store"
 )
@@ -147,5 +148,70 @@ func TestInterruptedMigrationIsFinished(t *testing.T) {
 	list, err := s.List(t.Context(), target, testRef)
 	if err != nil || len(list) != 2 {
 		t.Errorf("List = %v, %v; want both migrated versions", versions(list), err)
+	}
+}
+
+// An older akvvm that ran again after the migration (upgrade overlap or
+// downgrade) wrote a new state file next to the records. Migrating it again
+// merges: the record keeps its own entries and link, and gains the versions
+// only the state file lists; no version is dropped.
+func TestMigrationMergesWithAnExistingRecord(t *testing.T) {
+	dir := legacyStore(t)
+	s, _, _ := newTestStore(t)
+	target := store.Target{Location: dir}
+	recDir := filepath.Join(dir, recordsDirName)
+	if err := os.Mkdir(recDir, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	// The record the new akvvm wrote: the newer legacy version (with its
+	// own ACLs) and a version v3 the state file does not know, current.
+	st, err := loadState(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rec := newRecord(testRef)
+	rec.Link = "exampleVault.myCertificate"
+	v := st.cert(testRef).Versions[1]
+	v.ACLs = []string{"g:web", "u:alice"}
+	v3 := versionState{Version: "v3", File: versionFileName(testRef, "v3"), Thumbprint: "AB", InstalledAt: v.InstalledAt.Add(time.Hour)}
+	rec.Versions = []versionState{v, v3}
+	if _, err := saveRecord(osFS{}, recDir, rec, nil); err != nil {
+		t.Fatal(err)
+	}
+	writeFile(t, filepath.Join(dir, v3.File), "PEM of v3")
+	if err := os.Remove(filepath.Join(dir, "exampleVault.myCertificate")); err != nil {
+		t.Fatal(err)
+	}
+	symlink(t, filepath.Join(dir, v3.File), filepath.Join(dir, "exampleVault.myCertificate"))
+
+	list, err := s.List(t.Context(), target, testRef)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, want := versions(list), []string{"v3", legacyNew, legacyOld}; !slices.Equal(got, want) || !list[0].Current {
+		t.Fatalf("List after the merge = %v, want %v with v3 current", got, want)
+	}
+	got, _, err := loadRecord(recDir, testRef)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if acls := got.Versions[got.version(legacyNew)].ACLs; !slices.Equal(acls, v.ACLs) {
+		t.Errorf("the merge replaced the record's entry: ACLs %v, want %v", acls, v.ACLs)
+	}
+	if got.version(legacyOld) != 0 || got.version("v3") != 2 {
+		t.Errorf("merged versions %v are not in install order", got.Versions)
+	}
+	if exists(dir, stateFileName) {
+		t.Error("the old state file is still there")
+	}
+	// Every version file is recorded, so Remove takes them all.
+	other := store.Ref{Vault: "exampleVault", Name: "other"}
+	for _, r := range []store.Ref{testRef, other} {
+		if _, err := s.Remove(t.Context(), target, r); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if got := names(t, dir); !slices.Equal(got, []string{"app.pem"}) {
+		t.Errorf("after removing everything the directory holds %v, want [app.pem]", got)
 	}
 }

@@ -86,6 +86,9 @@ func checkRecordsDir(dir string) (bool, error) {
 	return true, nil
 }
 
+// errDamaged marks a record that cannot be read as one.
+var errDamaged = errors.New("damaged")
+
 // loadRecord reads ref's record from recDir. A missing record is nil with
 // nil raw bytes.
 func loadRecord(recDir string, ref store.Ref) (*record, []byte, error) {
@@ -99,7 +102,7 @@ func loadRecord(recDir string, ref store.Ref) (*record, []byte, error) {
 	}
 	r, err := parseRecord(raw, ref)
 	if err != nil {
-		return nil, nil, fmt.Errorf("record %s is damaged (%w): move it away to let akvvm start afresh for %s/%s; the files it listed are then left in place", path, err, ref.Vault, ref.Name)
+		return nil, nil, fmt.Errorf("record %s is %w (%w): move it away to let akvvm start afresh for %s/%s; the files it listed are then left in place", path, errDamaged, err, ref.Vault, ref.Name)
 	}
 	return r, raw, nil
 }

@@ -1,6 +1,7 @@
 package filestore
 
 import (
+	"os"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -82,4 +83,61 @@ func TestRecoverRemovesOnlyAkvvmsTempFiles(t *testing.T) {
 	if list, err := s.List(t.Context(), target, testRef); err != nil || !slices.Equal(versions(list), []string{"v1"}) {
 		t.Errorf("List after Recover = %v, %v; want [v1]", versions(list), err)
 	}
+}
+
+// A first install killed after its file was renamed into place but before
+// the link was made leaves no temp file: Recover still makes the link, to
+// the newest version present, also under a custom link name.
+func TestRecoverMakesTheLinkAKilledFirstInstallDidNotMake(t *testing.T) {
+	for _, link := range []string{"", "web.pem"} {
+		t.Run("link="+link, func(t *testing.T) {
+			s, dir, logs := newTestStore(t)
+			target := store.Target{Location: dir, LinkName: link}
+			if link == "" {
+				link = "exampleVault.myCertificate"
+			}
+			other := store.Ref{Vault: "exampleVault", Name: "other"}
+			mustInstall(t, s, store.Target{Location: dir}, newCert(t, other, "o1", ecKey, 0))
+			mustInstall(t, s, target, newCert(t, testRef, "v1", ecKey, 0))
+			if err := os.Remove(filepath.Join(dir, link)); err != nil {
+				t.Fatal(err)
+			}
+			if err := s.Recover(t.Context(), []store.Target{target}); err != nil {
+				t.Fatal(err)
+			}
+			if got := readLink(t, dir, link); got != "exampleVault.myCertificate.v1" {
+				t.Errorf("after Recover the link points at %s, want v1", got)
+			}
+			if !strings.Contains(logs.String(), "made the missing symbolic link point at the newest installed version") {
+				t.Error("no log line for the link")
+			}
+			if got := readLink(t, dir, "exampleVault.other"); got != "exampleVault.other.o1" {
+				t.Errorf("the other certificate's link points at %s", got)
+			}
+		})
+	}
+}
+
+// Recover in a directory akvvm never wrote into (a certificate that never
+// got installed, a shared directory such as /etc/ssl/private) creates
+// nothing, not even its lock file.
+func TestRecoverCreatesNothingWhereAkvvmNeverWrote(t *testing.T) {
+	s, dir, _ := newTestStore(t)
+	if err := os.Mkdir(dir, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	writeForeign(t, dir, "app.pem")
+	before := snapshot(t, dir)
+	if err := s.Recover(t.Context(), []store.Target{{Location: dir}}); err != nil {
+		t.Fatal(err)
+	}
+	assertSameSnapshot(t, before, snapshot(t, dir))
+
+	// A temp file an older akvvm left is removed, and the lock file taken
+	// for that does not stay.
+	writeFile(t, filepath.Join(dir, ".akvvm-tmp-123456"), "old-style temp")
+	if err := s.Recover(t.Context(), []store.Target{{Location: dir}}); err != nil {
+		t.Fatal(err)
+	}
+	assertSameSnapshot(t, before, snapshot(t, dir))
 }

@@ -17,7 +17,8 @@ import (
 // versions), ref's record and lock file, and returns the versions removed.
 // Files akvvm did not record are never touched. When no other certificate
 // is recorded in the directory, the records directory and the lock file go
-// too; the directory stays. Remove holds the exclusive directory lock.
+// too (also when ref itself was not recorded); the directory stays. Remove
+// holds the exclusive directory lock.
 //
 // The link goes first, so it never points at a removed file. A failure
 // leaves the record describing exactly what is still there, so calling
@@ -31,6 +32,13 @@ func (s *Store) Remove(ctx context.Context, t store.Target, ref store.Ref) ([]st
 	defer sess.release()
 	rec := sess.rec
 	if rec == nil {
+		// Nothing of ref is recorded; the lock taken to find that out
+		// must not stay behind where nothing else is recorded either.
+		if sess.dirLocked {
+			if err := s.removeSharedFilesIfUnused(sess.dir); err != nil {
+				return nil, fmt.Errorf("removing %s/%s from %s: %w", ref.Vault, ref.Name, sess.dir, err)
+			}
+		}
 		return nil, nil
 	}
 	if err := s.removeLink(sess.dir, &rec.certState); err != nil {
@@ -71,35 +79,49 @@ func (s *Store) forget(sess *session, gone map[string]bool) error {
 }
 
 // removeSharedFilesIfUnused removes the records directory and the
-// directory lock file when no certificate is recorded any more. Only
-// akvvm's own names are removed; anything else keeps the records directory.
-// The caller holds the exclusive directory lock.
+// directory lock file when no certificate is recorded any more (no record,
+// no old state file). Only akvvm's own names are removed; anything else
+// keeps the records directory. The caller holds the exclusive directory
+// lock.
 func (s *Store) removeSharedFilesIfUnused(dir string) error {
+	if pathExists(filepath.Join(dir, stateFileName)) {
+		return nil // an older akvvm records certificates there
+	}
 	recDir := filepath.Join(dir, recordsDirName)
-	entries, err := os.ReadDir(recDir)
+	haveRecords, err := checkRecordsDir(dir)
 	if err != nil {
-		return fmt.Errorf("listing akvvm's records directory %s: %w", recDir, err)
+		return err
 	}
-	for _, e := range entries {
-		if _, ok := refOfRecord(e.Name()); ok {
-			return syncDir(s.fs, recDir) // another certificate is still recorded
+	if haveRecords {
+		entries, err := os.ReadDir(recDir)
+		if err != nil {
+			return fmt.Errorf("listing akvvm's records directory %s: %w", recDir, err)
 		}
-	}
-	for _, e := range entries {
-		name := e.Name()
-		if isCertLockName(name) || isTempName(name) {
-			if err := removeIfExists(s.fs, filepath.Join(recDir, name)); err != nil {
-				return err
+		for _, e := range entries {
+			if _, ok := refOfRecord(e.Name()); ok {
+				return syncDir(s.fs, recDir) // another certificate is still recorded
 			}
 		}
-	}
-	if err := s.fs.Remove(recDir); err != nil && !errors.Is(err, fs.ErrNotExist) {
-		s.log.Warn("akvvm's records directory holds files akvvm did not write; it stays", "dir", recDir, "err", err)
-		return syncDir(s.fs, recDir)
+		for _, e := range entries {
+			name := e.Name()
+			if isCertLockName(name) || isTempName(name) {
+				if err := removeIfExists(s.fs, filepath.Join(recDir, name)); err != nil {
+					return err
+				}
+			}
+		}
+		if err := s.fs.Remove(recDir); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			s.log.Warn("akvvm's records directory holds files akvvm did not write; it stays", "dir", recDir, "err", err)
+			return syncDir(s.fs, recDir)
+		}
 	}
 	// Removed while held: lockPath notices a lock file that is no longer
 	// in the directory and takes the new one instead.
-	if err := removeIfExists(s.fs, filepath.Join(dir, lockFileName)); err != nil {
+	lock := filepath.Join(dir, lockFileName)
+	if !haveRecords && !pathExists(lock) {
+		return nil
+	}
+	if err := removeIfExists(s.fs, lock); err != nil {
 		return err
 	}
 	return syncDir(s.fs, dir)

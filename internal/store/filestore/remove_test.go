@@ -190,3 +190,45 @@ func TestFailedRemoveKeepsRecordOfWhatRemains(t *testing.T) {
 		})
 	}
 }
+
+// Remove of a certificate that was never installed takes the directory
+// lock to find that out, and leaves no lock file (nor an empty records
+// directory) where nothing is recorded; where another certificate is
+// recorded, akvvm's files stay.
+func TestRemoveWithoutARecordLeavesNoLockFile(t *testing.T) {
+	s, dir, _ := newTestStore(t)
+	target := store.Target{Location: dir}
+	if err := os.Mkdir(dir, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	writeForeign(t, dir, "app.pem")
+	if removed, err := s.Remove(t.Context(), target, testRef); err != nil || len(removed) != 0 {
+		t.Fatalf("Remove = %v, %v; want nothing removed", removed, err)
+	}
+	if got := names(t, dir); !slices.Equal(got, []string{"app.pem"}) {
+		t.Errorf("after Remove the directory holds %v, want [app.pem]", got)
+	}
+
+	// What a first install killed after creating the records directory left.
+	if err := os.Mkdir(filepath.Join(dir, recordsDirName), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	writeFile(t, filepath.Join(dir, lockFileName), "")
+	writeFile(t, filepath.Join(dir, recordsDirName, certLockFileName(testRef)), "")
+	if _, err := s.Remove(t.Context(), target, testRef); err != nil {
+		t.Fatal(err)
+	}
+	if got := names(t, dir); !slices.Equal(got, []string{"app.pem"}) {
+		t.Errorf("after Remove the directory holds %v, want [app.pem]", got)
+	}
+
+	other := store.Ref{Vault: "exampleVault", Name: "other"}
+	mustInstall(t, s, target, newCert(t, other, "o1", ecKey, 0))
+	if _, err := s.Remove(t.Context(), target, testRef); err != nil {
+		t.Fatal(err)
+	}
+	want := []string{".akvvm-records", ".akvvm.lock", "app.pem", "exampleVault.other", "exampleVault.other.o1"}
+	if got := names(t, dir); !slices.Equal(got, want) {
+		t.Errorf("after Remove the directory holds %v, want %v", got, want)
+	}
+}

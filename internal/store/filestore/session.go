@@ -37,6 +37,8 @@ type session struct {
 	raw []byte
 	// release drops the locks; it is always set.
 	release func()
+	// dirLocked is set when the exclusive directory lock is held.
+	dirLocked bool
 }
 
 // open checks the arguments, takes the locks mode asks for and loads ref's
@@ -93,6 +95,7 @@ func (s *Store) open(ctx context.Context, t store.Target, ref store.Ref, mode ac
 			return fail(err)
 		}
 		unlocks = append(unlocks, unlock)
+		sess.dirLocked = true
 	}
 	haveRecords, err := checkRecordsDir(dir)
 	if err != nil {
