@@ -199,7 +199,7 @@ version deletes the secret.`,
 	del.Flags().StringVar(&delVersion, "version", "", "delete only this version")
 	_ = del.MarkFlagRequired("vault")
 	_ = del.MarkFlagRequired("name")
-	cmd.AddCommand(set, del)
+	cmd.AddCommand(set, del, newSecretEnableCommand(&a, true), newSecretEnableCommand(&a, false))
 	return cmd
 }
 
@@ -296,4 +296,33 @@ func parseGrants(grants []string) (map[string][]emulator.Permission, error) {
 		}
 	}
 	return out, nil
+}
+
+// newSecretEnableCommand is "secret enable" or "secret disable": the
+// emulator's "az keyvault secret set-attributes --enabled".
+func newSecretEnableCommand(a *adminFlags, enable bool) *cobra.Command {
+	verb, what := "disable", "Disable"
+	if enable {
+		verb, what = "enable", "Enable"
+	}
+	var vault, name, version string
+	cmd := &cobra.Command{
+		Use:   verb,
+		Short: what + " a secret version (the latest by default), as az keyvault secret set-attributes --enabled does",
+		Long: what + ` a secret version. A disabled version is listed with enabled=false and its value is
+refused; agents go back to the newest enabled version at their next check, and forward
+again when it is enabled.`,
+		Example: "  akvvm emulator secret " + verb + " --vault myvault --name web\n" +
+			"  akvvm emulator secret " + verb + " --vault myvault --name web --version 3f1c0a9e5b7d4c2e8f6a1b3d5c7e9f0a",
+		Args: cobra.NoArgs,
+		RunE: adminRun(a, func(ctx context.Context, c *emulator.AdminClient) (any, error) {
+			return nil, c.SetSecretEnabled(ctx, vault, name, version, enable)
+		}),
+	}
+	cmd.Flags().StringVar(&vault, "vault", "", "vault name (required)")
+	cmd.Flags().StringVar(&name, "name", "", "secret name (required)")
+	cmd.Flags().StringVar(&version, "version", "", "the version; default the latest")
+	_ = cmd.MarkFlagRequired("vault")
+	_ = cmd.MarkFlagRequired("name")
+	return cmd
 }

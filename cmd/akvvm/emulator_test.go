@@ -103,6 +103,18 @@ func TestEmulatorAdminCommands(t *testing.T) {
 	if got := latestValue(t, e, "myvault", "db"); got != "from-file" {
 		t.Errorf("latest value after deleting the second version = %q, want the first again", got)
 	}
+	if _, err := runCLI(t, e, "secret", "disable", "--vault", "myvault", "--name", "db"); err != nil {
+		t.Fatalf("secret disable: %v", err)
+	}
+	if v := latestVersion(t, e, "myvault", "db"); v.Enabled {
+		t.Errorf("latest version still enabled after secret disable: %+v", v)
+	}
+	if _, err := runCLI(t, e, "secret", "enable", "--vault", "myvault", "--name", "db"); err != nil {
+		t.Fatalf("secret enable: %v", err)
+	}
+	if v := latestVersion(t, e, "myvault", "db"); !v.Enabled {
+		t.Errorf("latest version disabled after secret enable: %+v", v)
+	}
 	if _, err := runCLI(t, e, "secret", "delete", "--vault", "myvault", "--name", "gone"); !errors.Is(err, emulator.ErrNotFound) {
 		t.Errorf("secret delete of a missing secret = %v, want not found", err)
 	}
@@ -141,6 +153,15 @@ func TestEmulatorAdminCommands(t *testing.T) {
 }
 
 // latestValue reads a secret's latest value through the emulator's Go API.
+func latestVersion(t *testing.T, e *emulator.Emulator, vault, name string) emulator.SecretValue {
+	t.Helper()
+	v, err := e.GetSecret(vault, name, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return v
+}
+
 func latestValue(t *testing.T, e *emulator.Emulator, vault, name string) string {
 	t.Helper()
 	v, err := e.GetSecret(vault, name, "")

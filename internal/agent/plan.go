@@ -40,31 +40,46 @@ type withdrawal struct {
 }
 
 // withdrawals returns the installed versions that are not usable in the
-// vault's listing at now, with the reason of each.
-func withdrawals(installed []store.Installed, listed []keyvault.Version, now time.Time) []withdrawal {
+// vault's listing at now, with the reason of each, and the newest listed
+// version when it is not usable and newer than newest: a withdrawal that
+// stays true, and shown, after the withdrawn version was removed.
+func withdrawals(installed []store.Installed, listed []keyvault.Version, newest keyvault.Version, now time.Time) []withdrawal {
 	var out []withdrawal
 	for _, in := range installed {
 		i := slices.IndexFunc(listed, func(v keyvault.Version) bool { return v.Version == in.Version })
-		var reason string
-		switch {
-		case i < 0:
-			reason = "no longer listed by the vault"
-		case !listed[i].Enabled:
-			reason = "disabled in the vault"
-		case !listed[i].Expires.IsZero() && !now.Before(listed[i].Expires):
-			reason = "expired " + listed[i].Expires.UTC().Format(time.RFC3339)
-		case !listed[i].NotBefore.IsZero() && now.Before(listed[i].NotBefore):
-			reason = "not valid before " + listed[i].NotBefore.UTC().Format(time.RFC3339)
-		default:
+		if i < 0 {
+			out = append(out, withdrawal{Version: in.Version, Reason: "no longer listed by the vault", Current: in.Current})
 			continue
 		}
-		w := withdrawal{Version: in.Version, Reason: reason, Current: in.Current}
-		if i >= 0 {
-			w.Created = listed[i].Created
+		if reason := unusable(listed[i], now); reason != "" {
+			out = append(out, withdrawal{Version: in.Version, Reason: reason, Current: in.Current, Created: listed[i].Created})
 		}
-		out = append(out, w)
+	}
+	var top *keyvault.Version
+	for i, v := range listed {
+		if top == nil || v.Created.After(top.Created) || (v.Created.Equal(top.Created) && v.Version > top.Version) {
+			top = &listed[i]
+		}
+	}
+	if top != nil && top.Created.After(newest.Created) && !slices.ContainsFunc(out, func(w withdrawal) bool { return w.Version == top.Version }) {
+		if reason := unusable(*top, now); reason != "" {
+			out = append(out, withdrawal{Version: top.Version, Reason: reason, Created: top.Created})
+		}
 	}
 	return out
+}
+
+// unusable says why v cannot be installed at now, or "" when it can.
+func unusable(v keyvault.Version, now time.Time) string {
+	switch {
+	case !v.Enabled:
+		return "disabled in the vault"
+	case !v.Expires.IsZero() && !now.Before(v.Expires):
+		return "expired " + v.Expires.UTC().Format(time.RFC3339)
+	case !v.NotBefore.IsZero() && now.Before(v.NotBefore):
+		return "not valid before " + v.NotBefore.UTC().Format(time.RFC3339)
+	}
+	return ""
 }
 
 // decide computes the plan that converges installed (current first, as

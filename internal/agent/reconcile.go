@@ -184,7 +184,6 @@ func (a *Agent) wanted(ctx context.Context, spec Spec, c CertSpec, installed []s
 		return nil, nil, err
 	}
 	now := a.clock.Now()
-	withdrawn := withdrawals(installed, versions, now)
 	current := ""
 	if len(installed) > 0 && installed[0].Current {
 		current = installed[0].Version
@@ -201,7 +200,7 @@ func (a *Agent) wanted(ctx context.Context, spec Spec, c CertSpec, installed []s
 		}
 		return nil, nil, err
 	}
-	return newest, withdrawn, nil
+	return newest, withdrawals(installed, versions, newest[0], now), nil
 }
 
 // keptError adds to err that the installed versions stay in place.

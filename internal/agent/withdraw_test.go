@@ -404,3 +404,23 @@ func TestFirstInstallListsOnlyWhenTheCurrentVersionIsNotUsable(t *testing.T) {
 		t.Errorf("%d lists and %d gets; want the current version fetched, then a listing and v1's download", lists, gets)
 	}
 }
+
+func TestStatusKeepsNamingAWithdrawalWhileItHolds(t *testing.T) {
+	h := newHarness(t)
+	a := twoInstalled(t, h)
+	h.src.edit("web", "v2", func(v *keyvault.Version) { v.Enabled = false })
+	a.SyncOnce(context.Background()) // back to v1, v2 removed
+	for range 2 {
+		st := a.SyncOnce(context.Background())
+		if n := st.Certificates[0].Notice; !strings.Contains(n, "v2 (disabled in the vault)") || !strings.Contains(n, "v1 is current") {
+			t.Fatalf("notice %q; while v2 stays disabled the status should say so", n)
+		}
+	}
+	if got := h.store.versions(h.ref); !reflect.DeepEqual(got, []string{"v1"}) {
+		t.Errorf("installed = %v, want [v1]", got)
+	}
+	h.src.edit("web", "v2", func(v *keyvault.Version) { v.Enabled = true })
+	if st := a.SyncOnce(context.Background()); st.Certificates[0].InstalledVersion != "v2" || st.Certificates[0].Notice != "" {
+		t.Errorf("after enabling v2: %+v", st.Certificates[0])
+	}
+}
