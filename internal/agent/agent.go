@@ -28,6 +28,7 @@ type Agent struct {
 	rand    *rand.Rand
 	reload  chan Spec
 	started sync.Once
+	ties    map[string]tie // by certificate key
 }
 
 // New returns an agent for spec.
@@ -265,8 +266,8 @@ func (a *Agent) record(spec Spec, c CertSpec, res result, err error) {
 	} else if res.installed > 0 || res.switched > 0 {
 		st.HookError = ""
 	}
-	if err == nil {
-		st.Notice = res.notice
+	if err == nil || res.notice != "" {
+		st.Notice = res.notice // a sync that failed before looking keeps the last notice
 	}
 	if err == nil {
 		st.LastSuccess, st.Attempts, st.LastError, st.HTTPStatus, st.ErrorCode, st.Fatal = now, 0, "", 0, "", false

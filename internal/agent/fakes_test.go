@@ -58,6 +58,8 @@ type fakeSource struct {
 	fail     error                         // returned by every call while set
 	// failGetLatest is returned by a get of the latest version while set.
 	failGetLatest error
+	// failVersion makes a get of one version fail.
+	failVersion map[string]error
 	lists         int
 	gets          int
 }
@@ -105,6 +107,9 @@ func (s *fakeSource) Get(_ context.Context, _, name, version string) (*keyvault.
 		return nil, s.fail
 	}
 	vs := s.versions[name]
+	if err := s.failVersion[version]; err != nil && version != "" {
+		return nil, err
+	}
 	if version == "" && s.failGetLatest != nil {
 		return nil, s.failGetLatest
 	}
@@ -113,6 +118,9 @@ func (s *fakeSource) Get(_ context.Context, _, name, version string) (*keyvault.
 	}
 	for _, v := range vs {
 		if v.Version == version {
+			if !v.Enabled { // as Key Vault answers for a disabled version
+				return nil, kvError(http.StatusForbidden, "Forbidden", name)
+			}
 			return keyvault.NewSecret(v, s.values[version]), nil
 		}
 	}

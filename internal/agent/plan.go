@@ -37,6 +37,11 @@ type withdrawal struct {
 	Current bool
 	// Created is when the vault created it; zero when it is not listed.
 	Created time.Time
+	// Installed says akvvm installed it (otherwise it is a newer listed
+	// version that is not usable).
+	Installed bool
+	// InstalledAt is when akvvm installed it.
+	InstalledAt time.Time
 }
 
 // withdrawals returns the installed versions that are not usable in the
@@ -47,12 +52,15 @@ func withdrawals(installed []store.Installed, listed []keyvault.Version, newest 
 	var out []withdrawal
 	for _, in := range installed {
 		i := slices.IndexFunc(listed, func(v keyvault.Version) bool { return v.Version == in.Version })
+		w := withdrawal{Version: in.Version, Current: in.Current, Installed: true, InstalledAt: in.InstalledAt}
 		if i < 0 {
-			out = append(out, withdrawal{Version: in.Version, Reason: "no longer listed by the vault", Current: in.Current})
+			w.Reason = "no longer listed by the vault"
+			out = append(out, w)
 			continue
 		}
-		if reason := unusable(listed[i], now); reason != "" {
-			out = append(out, withdrawal{Version: in.Version, Reason: reason, Current: in.Current, Created: listed[i].Created})
+		if w.Reason = unusable(listed[i], now); w.Reason != "" {
+			w.Created = listed[i].Created
+			out = append(out, w)
 		}
 	}
 	var top *keyvault.Version
@@ -106,7 +114,11 @@ func decide(installed []store.Installed, wanted []keyvault.Version, withdrawn []
 	// the withdrawal).
 	if i := slices.IndexFunc(withdrawn, func(w withdrawal) bool { return w.Version == current }); i >= 0 {
 		w := withdrawn[i]
-		p.rollback = w.Created.IsZero() || !wanted[0].Created.After(w.Created)
+		since := w.Created
+		if since.IsZero() { // not listed any more: compare with when it came
+			since = w.InstalledAt
+		}
+		p.rollback = !wanted[0].Created.After(since)
 	}
 	switch {
 	case !has(target):

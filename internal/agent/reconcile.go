@@ -40,7 +40,10 @@ type result struct {
 // syncCert converges one certificate to the vault's truth: it lists the
 // versions (metadata only), installs what is missing, makes the newest
 // usable version current — backwards too, when the newest was withdrawn —
-// removes withdrawn and surplus versions, and notifies.
+// removes withdrawn and surplus versions, and notifies. When the newest
+// usable version cannot be installed, a withdrawn current version is still
+// replaced by the newest usable one installed, and withdrawn versions are
+// still removed.
 func (a *Agent) syncCert(ctx context.Context, spec Spec, c CertSpec) (result, error) {
 	var res result
 	installed, err := a.deps.Store.List(ctx, c.Target, c.Ref)
@@ -49,7 +52,7 @@ func (a *Agent) syncCert(ctx context.Context, spec Spec, c CertSpec) (result, er
 	switch {
 	case errors.As(err, &mfe):
 		gone = mfe.MissingVersions()
-		a.log.Warn("recorded versions are missing from the store (deleted outside akvvm?); a wanted one is installed again, the others are forgotten",
+		a.log.Warn("recorded versions are missing from the store (deleted outside akvvm?); the current one is installed again, the others are forgotten",
 			"certificate", c.Key(), "versions", strings.Join(gone, ","), "error", err)
 	case errors.Is(err, store.ErrMissingFiles):
 		a.log.Warn("recorded versions are missing from the store (deleted outside akvvm?)", "certificate", c.Key(), "error", err)
@@ -59,29 +62,51 @@ func (a *Agent) syncCert(ctx context.Context, spec Spec, c CertSpec) (result, er
 	if len(installed) > 0 && installed[0].Current {
 		res.current = &installed[0]
 	}
-	var wanted []keyvault.Version
-	var withdrawn []withdrawal
-	pre := a.firstInstall(ctx, spec, c, installed, gone)
-	if pre != nil {
-		wanted = []keyvault.Version{pre.Version}
-	} else if wanted, withdrawn, err = a.wanted(ctx, spec, c, installed); err != nil {
+	v, err := a.look(ctx, spec, c, installed, gone)
+	if err != nil {
 		return res, err
 	}
-	p := decide(installed, wanted, withdrawn, spec.Keep, c.Target.LinkOnRenewal)
+	p := decide(installed, v.wanted, v.withdrawn, spec.Keep, c.Target.LinkOnRenewal)
 	p.forget(gone)
-	for i, v := range p.install {
-		rec, bundle, err := a.install(ctx, spec, c, v, pre)
-		if err != nil {
-			return res, err
+	ready, skipped, err := a.prepare(ctx, spec, c, p.install, v.pre)
+	if err != nil {
+		if len(v.usable) > 0 {
+			fallback := decide(installed, v.usable, v.withdrawn, spec.Keep, c.Target.LinkOnRenewal)
+			if aerr := a.apply(ctx, c, &res, fallback, nil); aerr != nil {
+				a.log.Warn("could not fall back to an installed version", "certificate", c.Key(), "error", aerr)
+			}
 		}
-		last := i == len(p.install)-1
-		a.changed(ctx, &res, Event{Cert: c, Previous: res.current, Installed: rec, Bundle: bundle, Rollback: last && p.rollback})
+		return res, err
+	}
+	if err := a.apply(ctx, c, &res, p, ready); err != nil {
+		return res, err
+	}
+	for _, sk := range skipped {
+		res.notice = joinNotice(res.notice, sk)
+	}
+	return res, nil
+}
+
+// apply carries out a plan: it installs the prepared versions (oldest
+// first), makes an installed version current, and removes what the plan
+// removes. Each change of the current version is an event; the first one
+// replaces the version current before, so it carries the rollback flag.
+func (a *Agent) apply(ctx context.Context, c CertSpec, res *result, p plan, ready []prepared) error {
+	start := res.current
+	for _, pr := range ready {
+		rec, err := a.deps.Store.Install(ctx, c.Target, pr.bundle.ToStore(c.Ref, pr.version))
+		if err != nil {
+			return &syncError{err: fmt.Errorf("install version %s: %w", pr.version, err)}
+		}
+		a.log.Info("installed new version", "certificate", c.Key(), "version", rec.Version,
+			"thumbprint", rec.Thumbprint, "notAfter", rec.NotAfter, "location", rec.Location)
+		a.changed(ctx, res, Event{Cert: c, Previous: res.current, Installed: rec, Bundle: pr.bundle, Rollback: p.rollback && res.current == start})
 		res.installed++
 	}
 	if p.current != "" {
 		rec, err := a.deps.Store.MakeCurrent(ctx, c.Target, c.Ref, p.current)
 		if err != nil {
-			return res, &syncError{err: fmt.Errorf("make installed version %s current again: %w", p.current, err)}
+			return &syncError{err: fmt.Errorf("make installed version %s current again: %w", p.current, err)}
 		}
 		from := ""
 		if res.current != nil {
@@ -89,11 +114,13 @@ func (a *Agent) syncCert(ctx context.Context, spec Spec, c CertSpec) (result, er
 		}
 		a.log.Info("made an installed version current again", "certificate", c.Key(), "version", rec.Version,
 			"thumbprint", rec.Thumbprint, "previous", from, "rollback", p.rollback)
-		a.changed(ctx, &res, Event{Cert: c, Previous: res.current, Installed: rec, Rollback: p.rollback})
+		a.changed(ctx, res, Event{Cert: c, Previous: res.current, Installed: rec, Rollback: p.rollback && res.current == start})
 		res.switched++
 	}
 	for _, w := range p.withdrawn {
-		a.log.Warn("installed version withdrawn in the vault", "certificate", c.Key(), "version", w.Version, "reason", w.Reason)
+		if w.Installed {
+			a.log.Warn("installed version withdrawn in the vault", "certificate", c.Key(), "version", w.Version, "reason", w.Reason)
+		}
 	}
 	res.notice = withdrawalNotice(p, res.current)
 	if len(p.remove) > 0 {
@@ -104,11 +131,47 @@ func (a *Agent) syncCert(ctx context.Context, spec Spec, c CertSpec) (result, er
 		if err != nil {
 			a.log.Warn("could not remove old or withdrawn versions; trying again at the next check", "certificate", c.Key(), "error", err)
 			if left := p.withdrawnLeft(removed); len(left) > 0 {
-				res.notice += fmt.Sprintf("; could not remove withdrawn version(s) %s, trying again at the next check: %v", strings.Join(left, ", "), err)
+				res.notice = joinNotice(res.notice, fmt.Sprintf("could not remove withdrawn version(s) %s, trying again at the next check: %v", strings.Join(left, ", "), err))
 			}
 		}
 	}
-	return res, nil
+	return nil
+}
+
+// prepared is a downloaded, decoded and checked version, ready to install.
+type prepared struct {
+	version string
+	bundle  *certbundle.Bundle
+}
+
+// prepare downloads, decodes and checks every version to install before
+// any is installed. The last one is the newest wanted version: its failure
+// fails the sync. An older one (the second version 4.0 keeps) that fails
+// is skipped, and the returned notices say why.
+func (a *Agent) prepare(ctx context.Context, spec Spec, c CertSpec, vs []keyvault.Version, pre *keyvault.Secret) ([]prepared, []string, error) {
+	var ready []prepared
+	var skipped []string
+	for i, v := range vs {
+		b, err := a.fetch(ctx, spec, c, v, pre)
+		switch {
+		case err == nil:
+			ready = append(ready, prepared{version: v.Version, bundle: b})
+		case i == len(vs)-1 || ctx.Err() != nil:
+			return nil, nil, err
+		default:
+			a.log.Warn("older wanted version skipped", "certificate", c.Key(), "version", v.Version, "error", err)
+			skipped = append(skipped, fmt.Sprintf("older version %s not installed: %v", v.Version, err))
+		}
+	}
+	return ready, skipped, nil
+}
+
+// joinNotice appends part to a notice.
+func joinNotice(notice, part string) string {
+	if notice == "" {
+		return part
+	}
+	return notice + "; " + part
 }
 
 // filesMissing is a List error naming the recorded versions whose files
@@ -129,10 +192,24 @@ func (a *Agent) changed(ctx context.Context, res *result, ev Event) {
 
 // withdrawalNotice tells the operator what the vault withdrew, or "".
 func withdrawalNotice(p plan, current *store.Installed) string {
-	if len(p.withdrawn) == 0 {
+	var gone, unused []withdrawal
+	for _, w := range p.withdrawn {
+		if w.Installed {
+			gone = append(gone, w)
+		} else {
+			unused = append(unused, w)
+		}
+	}
+	msg := ""
+	if len(gone) > 0 {
+		msg = "withdrawn in the vault: " + describeKept(gone)
+	}
+	if len(unused) > 0 {
+		msg = joinNotice(msg, "newer version not used: "+describeKept(unused))
+	}
+	if msg == "" {
 		return ""
 	}
-	msg := "withdrawn in the vault: " + describeKept(p.withdrawn)
 	if current != nil {
 		msg += "; version " + current.Version + " is current"
 	}
@@ -142,35 +219,34 @@ func withdrawalNotice(p plan, current *store.Installed) string {
 	return msg
 }
 
-// firstInstall fetches the vault's current version when nothing is
-// installed and one version is wanted: when it is usable it is the newest
-// usable version, so the first install costs one request instead of a
-// listing and a download. It returns nil when the listing must decide
-// (the current version is not usable, or the request failed: the listing
-// then reports the cause).
-func (a *Agent) firstInstall(ctx context.Context, spec Spec, c CertSpec, installed []store.Installed, gone []string) *keyvault.Secret {
-	if c.PinnedVersion != "" || len(installed) > 0 || len(gone) > 0 || spec.Versions > 1 {
-		return nil
-	}
-	secret, err := a.deps.Source.Get(ctx, c.VaultURL, c.Name, "")
-	if err != nil {
-		if ctx.Err() == nil {
-			a.log.Debug("fetching the current version failed; listing the versions instead", "certificate", c.Key(), "error", err)
-		}
-		return nil
-	}
-	if secret.Version.Version == "" || !secret.Version.Usable(a.clock.Now()) {
-		return nil
-	}
-	return secret
+// view is what the vault says about one certificate, for a plan.
+type view struct {
+	// wanted are the versions that should be installed, newest first,
+	// never empty.
+	wanted []keyvault.Version
+	// withdrawn are the installed versions the vault withdrew, and a newer
+	// listed version that is not usable.
+	withdrawn []withdrawal
+	// usable are the installed versions that are usable, newest first: the
+	// fallback when the wanted ones cannot be installed.
+	usable []keyvault.Version
+	// pre is the current version's secret, already downloaded.
+	pre *keyvault.Secret
 }
 
-// wanted returns the versions that should be installed, newest first and
-// never empty, and the installed versions the vault withdrew. A pinned
-// version is wanted as it is, without a listing.
-func (a *Agent) wanted(ctx context.Context, spec Spec, c CertSpec, installed []store.Installed) ([]keyvault.Version, []withdrawal, error) {
+// look asks the vault what should be installed. A pinned version is
+// wanted as it is, without a listing; a first install of one version asks
+// for the vault's current version first (firstInstall).
+func (a *Agent) look(ctx context.Context, spec Spec, c CertSpec, installed []store.Installed, gone []string) (view, error) {
 	if c.PinnedVersion != "" {
-		return []keyvault.Version{{Version: c.PinnedVersion}}, nil, nil
+		return view{wanted: []keyvault.Version{{Version: c.PinnedVersion}}}, nil
+	}
+	pre, err := a.firstInstall(ctx, spec, c, installed, gone)
+	if err != nil || pre != nil {
+		if pre != nil {
+			return view{wanted: []keyvault.Version{pre.Version}, pre: pre}, nil
+		}
+		return view{}, err
 	}
 	has := func(version string) bool {
 		return slices.ContainsFunc(installed, func(i store.Installed) bool { return i.Version == version })
@@ -181,26 +257,52 @@ func (a *Agent) wanted(ctx context.Context, spec Spec, c CertSpec, installed []s
 		if len(installed) > 0 && isNotFound(err) {
 			err = keptError(err, installed, "the secret is gone from the vault")
 		}
-		return nil, nil, err
+		return view{}, err
 	}
 	now := a.clock.Now()
-	current := ""
-	if len(installed) > 0 && installed[0].Current {
-		current = installed[0].Version
-	}
-	newest, err := a.newest(ctx, c, versions, max(spec.Versions, 1), has, current, now)
+	all, err := a.newest(ctx, c, versions, now)
 	if err != nil {
-		return nil, nil, err
+		return view{}, err
 	}
-	if len(newest) == 0 {
+	if len(all) == 0 {
 		err := &syncError{permanent: true, err: fmt.Errorf(
 			"secret %s has no enabled, currently valid version (%d listed): enable a version or check its activation and expiry dates", c.Name, len(versions))}
 		if len(installed) > 0 {
-			return nil, nil, keptError(err, installed, "nothing usable remains")
+			return view{}, keptError(err, installed, "nothing usable remains")
 		}
-		return nil, nil, err
+		return view{}, err
 	}
-	return newest, withdrawals(installed, versions, newest[0], now), nil
+	v := view{wanted: all[:min(max(spec.Versions, 1), len(all))], withdrawn: withdrawals(installed, versions, all[0], now)}
+	for _, u := range all {
+		if has(u.Version) {
+			v.usable = append(v.usable, u)
+		}
+	}
+	return v, nil
+}
+
+// firstInstall fetches the vault's current version when nothing is
+// installed and one version is wanted: when it is usable it is the newest
+// usable version, so the first install costs one request instead of a
+// listing and a download. It returns nil and no error when the listing
+// must decide: the current version is not usable, or the vault refused it
+// (403), as it refuses a disabled version; any other failure is the
+// sync's error.
+func (a *Agent) firstInstall(ctx context.Context, spec Spec, c CertSpec, installed []store.Installed, gone []string) (*keyvault.Secret, error) {
+	if len(installed) > 0 || len(gone) > 0 || spec.Versions > 1 {
+		return nil, nil
+	}
+	secret, err := a.deps.Source.Get(ctx, c.VaultURL, c.Name, "")
+	if err != nil {
+		if isForbidden(err) {
+			return nil, nil
+		}
+		return nil, classify(err)
+	}
+	if secret.Version.Version == "" || !secret.Version.Usable(a.clock.Now()) {
+		return nil, nil
+	}
+	return secret, nil
 }
 
 // keptError adds to err that the installed versions stay in place.
@@ -221,33 +323,70 @@ func isNotFound(err error) bool {
 	return errors.As(err, &kv) && kv.StatusCode() == http.StatusNotFound
 }
 
-// newest returns the n newest usable versions at now. Key Vault stamps
-// versions in whole seconds, so when several share the newest second the
-// vault is asked which one is current; that one goes first. The question
-// downloads the current value, so it is asked only when one of those
-// versions is not installed yet; when all are, the answer is the one
-// installed as current, so a tie never flips the current version.
-func (a *Agent) newest(ctx context.Context, c CertSpec, versions []keyvault.Version, n int, has func(string) bool, current string, now time.Time) ([]keyvault.Version, error) {
+// isForbidden reports a 403 from Key Vault.
+func isForbidden(err error) bool {
+	var kv *keyvault.Error
+	return errors.As(err, &kv) && kv.StatusCode() == http.StatusForbidden
+}
+
+// newest returns the usable versions at now, newest first. Key Vault
+// stamps versions in whole seconds, so when several share the newest
+// second and no listed version is newer, the vault is asked once which
+// one is current (that question downloads its value) and the answer is
+// remembered for that set of versions; the current one goes first. A
+// refused answer (403: the vault's current version is disabled) keeps the
+// sorted order.
+func (a *Agent) newest(ctx context.Context, c CertSpec, versions []keyvault.Version, now time.Time) ([]keyvault.Version, error) {
 	all := keyvault.Newest(versions, now, len(versions))
 	tied := all[:countSameSecond(all)]
-	first := ""
-	switch {
-	case len(tied) < 2:
-	case slices.ContainsFunc(tied, func(v keyvault.Version) bool { return !has(v.Version) }):
+	if len(tied) < 2 || slices.ContainsFunc(versions, func(v keyvault.Version) bool { return v.Created.After(tied[0].Created) }) {
+		return all, nil
+	}
+	set := make([]string, len(tied))
+	for i, v := range tied {
+		set[i] = v.Version
+	}
+	slices.Sort(set)
+	key := strings.Join(set, ",")
+	first, ok := a.tieAnswer(c.Key(), key)
+	if !ok {
 		latest, err := a.deps.Source.Get(ctx, c.VaultURL, c.Name, "")
-		if err != nil {
+		switch {
+		case err == nil:
+			first = latest.Version.Version
+		case !isForbidden(err):
 			return nil, classify(fmt.Errorf("%d versions share the newest creation second, and asking the vault which is current failed: %w", len(tied), err))
 		}
-		first = latest.Version.Version
-	default:
-		first = current
+		a.rememberTie(c.Key(), key, first)
 	}
 	if i := slices.IndexFunc(tied, func(v keyvault.Version) bool { return v.Version == first }); i > 0 {
 		v := all[i]
 		all = slices.Insert(slices.Delete(all, i, i+1), 0, v)
 	}
-	return all[:min(n, len(all))], nil
+	return all, nil
 }
+
+// tieAnswer returns the remembered current version of a set of versions
+// sharing one creation second.
+func (a *Agent) tieAnswer(cert, set string) (string, bool) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	t, ok := a.ties[cert]
+	return t.answer, ok && t.set == set
+}
+
+// rememberTie keeps the vault's answer for a tied set, one per certificate.
+func (a *Agent) rememberTie(cert, set, answer string) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if a.ties == nil {
+		a.ties = map[string]tie{}
+	}
+	a.ties[cert] = tie{set: set, answer: answer}
+}
+
+// tie is the vault's answer for versions sharing one creation second.
+type tie struct{ set, answer string }
 
 // countSameSecond counts the versions created in the same second as the first.
 func countSameSecond(vs []keyvault.Version) int {
@@ -260,19 +399,19 @@ func countSameSecond(vs []keyvault.Version) int {
 	return n
 }
 
-// install downloads, decodes, checks and installs one version.
-// A secret already fetched for v (pre) is not downloaded again.
-func (a *Agent) install(ctx context.Context, spec Spec, c CertSpec, v keyvault.Version, pre *keyvault.Secret) (store.Installed, *certbundle.Bundle, error) {
+// fetch downloads, decodes and checks one version. A secret already
+// fetched for v (pre) is not downloaded again.
+func (a *Agent) fetch(ctx context.Context, spec Spec, c CertSpec, v keyvault.Version, pre *keyvault.Secret) (*certbundle.Bundle, error) {
 	secret := pre
 	if secret == nil || secret.Version.Version != v.Version {
 		var err error
 		if secret, err = a.deps.Source.Get(ctx, c.VaultURL, c.Name, v.Version); err != nil {
-			return store.Installed{}, nil, classify(err)
+			return nil, classify(err)
 		}
 	}
 	bundle, err := certbundle.Decode(secret.Value(), secret.ContentType)
 	if err != nil {
-		return store.Installed{}, nil, &syncError{permanent: true, err: fmt.Errorf("version %s is not a usable certificate: %w", secret.Version.Version, err)}
+		return nil, &syncError{permanent: true, err: fmt.Errorf("version %s is not a usable certificate: %w", secret.Version.Version, err)}
 	}
 	if spec.VerifyChain && bundle.HasServerAuthEKU() {
 		opts := a.deps.Verify
@@ -280,16 +419,10 @@ func (a *Agent) install(ctx context.Context, spec Spec, c CertSpec, v keyvault.V
 			opts.Now = a.clock.Now()
 		}
 		if err := bundle.VerifyChain(opts); err != nil {
-			return store.Installed{}, nil, &syncError{permanent: true, fatal: true, err: fmt.Errorf("version %s failed the chain check required for server-authentication certificates: %w", secret.Version.Version, err)}
+			return nil, &syncError{permanent: true, fatal: true, err: fmt.Errorf("version %s failed the chain check required for server-authentication certificates: %w", secret.Version.Version, err)}
 		}
 	}
-	rec, err := a.deps.Store.Install(ctx, c.Target, bundle.ToStore(c.Ref, secret.Version.Version))
-	if err != nil {
-		return store.Installed{}, nil, &syncError{err: fmt.Errorf("install version %s: %w", secret.Version.Version, err)}
-	}
-	a.log.Info("installed new version", "certificate", c.Key(), "version", rec.Version,
-		"thumbprint", rec.Thumbprint, "notAfter", rec.NotAfter, "location", rec.Location)
-	return rec, bundle, nil
+	return bundle, nil
 }
 
 func (a *Agent) notify(ctx context.Context, e Event) error {

@@ -2,6 +2,7 @@ package agent
 
 import (
 	"context"
+	"crypto/x509"
 	"errors"
 	"net/http"
 	"os"
@@ -422,5 +423,138 @@ func TestStatusKeepsNamingAWithdrawalWhileItHolds(t *testing.T) {
 	h.src.edit("web", "v2", func(v *keyvault.Version) { v.Enabled = true })
 	if st := a.SyncOnce(context.Background()); st.Certificates[0].InstalledVersion != "v2" || st.Certificates[0].Notice != "" {
 		t.Errorf("after enabling v2: %+v", st.Certificates[0])
+	}
+}
+
+func TestWithdrawnCurrentIsReplacedEvenWhenTheNewVersionCannotBeInstalled(t *testing.T) {
+	h := newHarness(t)
+	a := twoInstalled(t, h)
+	h.src.edit("web", "v2", func(v *keyvault.Version) { v.Enabled = false })
+	h.clock.Advance(time.Minute)
+	h.src.add("web", "v3", "not a certificate", h.clock.Now())
+	st := a.SyncOnce(context.Background())
+	c := st.Certificates[0]
+	if c.InstalledVersion != "v1" || !strings.Contains(c.LastError, "v3 is not a usable certificate") {
+		t.Errorf("current %s, error %q; want v1 (usable, installed) and v3's failure", c.InstalledVersion, c.LastError)
+	}
+	if got := h.store.versions(h.ref); !reflect.DeepEqual(got, []string{"v1"}) {
+		t.Errorf("installed = %v; the withdrawn v2 must go even though v3 failed", got)
+	}
+	if !strings.Contains(c.Notice, "v2 (disabled in the vault)") {
+		t.Errorf("notice %q does not name the withdrawal", c.Notice)
+	}
+}
+
+func TestSchema40OlderVersionFailingIsSkippedNotBlocking(t *testing.T) {
+	h := newHarness(t)
+	h.spec.Versions = 2
+	h.addVersion(t, "v1", 2*time.Hour)
+	h.addVersion(t, "v2", time.Hour)
+	h.src.failVersion = map[string]error{"v1": kvError(http.StatusInternalServerError, "InternalError", "web")}
+	a := h.agent(t, nil)
+	st := a.SyncOnce(context.Background())
+	c := st.Certificates[0]
+	if c.InstalledVersion != "v2" || c.LastError != "" || st.Phase != Success {
+		t.Errorf("current %s, error %q, phase %s; want v2 installed although the older v1 failed", c.InstalledVersion, c.LastError, st.Phase)
+	}
+	if !strings.Contains(c.Notice, "older version v1 not installed") {
+		t.Errorf("notice %q does not say v1 was skipped", c.Notice)
+	}
+}
+
+func TestSchema40NewestFailingTheChainCheckInstallsNothing(t *testing.T) {
+	h := newHarness(t)
+	h.spec.Versions, h.spec.VerifyChain = 2, true
+	h.src.add("web", "v1", h.pki.leafPEM(t, "web.example.com", false), t0.Add(-2*time.Hour))
+	h.src.add("web", "v2", h.pki.leafPEM(t, "web.example.com", true), t0.Add(-time.Hour)) // self-signed
+	roots := x509.NewCertPool()
+	roots.AddCert(h.pki.root)
+	a := h.agent(t, func(d *Deps) { d.Verify.Roots = roots })
+	st := a.SyncOnce(context.Background())
+	if c := st.Certificates[0]; st.Phase != Error || c.InstalledVersion != "" || !c.Fatal {
+		t.Errorf("phase %s, installed %q, fatal %v; a newest version failing the chain check ends the initial sync, with nothing installed", st.Phase, c.InstalledVersion, c.Fatal)
+	}
+	if n := h.store.installs; n != 0 {
+		t.Errorf("%d installs; the older version must not be installed alone", n)
+	}
+}
+
+func TestFirstInstallReportsTheVaultsErrorWithoutListing(t *testing.T) {
+	h := newHarness(t)
+	h.addVersion(t, "v1", time.Hour)
+	h.src.failGetLatest = kvError(http.StatusServiceUnavailable, "ServiceUnavailable", "web")
+	a := h.agent(t, nil)
+	st := a.SyncOnce(context.Background())
+	if c := st.Certificates[0]; c.HTTPStatus != http.StatusServiceUnavailable || c.Attempts != 1 {
+		t.Errorf("status %+v; want the 503 as the attempt's cause", c)
+	}
+	if lists, _ := h.src.counts(); lists != 0 {
+		t.Errorf("%d listings after a failed fetch; one request per attempt is enough", lists)
+	}
+}
+
+func TestTieBelowANewerDisabledVersionAsksNothing(t *testing.T) {
+	h := newHarness(t)
+	h.addVersion(t, "bbbb", time.Hour)
+	h.addVersion(t, "cccc", time.Hour) // same second as bbbb
+	h.addVersion(t, "v9", 0)
+	h.src.edit("web", "v9", func(v *keyvault.Version) { v.Enabled = false })
+	a := h.agent(t, nil)
+	st := a.SyncOnce(context.Background())
+	if c := st.Certificates[0]; c.InstalledVersion == "" || c.LastError != "" {
+		t.Errorf("installed %q, error %q; the vault's current v9 is newer and disabled, so the tie cannot be the current one", c.InstalledVersion, c.LastError)
+	}
+}
+
+func TestTieAnswerIsRememberedAndFollowsAReEnable(t *testing.T) {
+	h := newHarness(t)
+	h.spec.Versions, h.spec.Certificates[0].Target.LinkOnRenewal = 2, true
+	h.addVersion(t, "ffff", 0)
+	h.addVersion(t, "aaaa", 0) // same second; the vault's current
+	a := h.agent(t, nil)
+	a.SyncOnce(context.Background())
+	h.src.edit("web", "aaaa", func(v *keyvault.Version) { v.Enabled = false })
+	if st := a.SyncOnce(context.Background()); st.Certificates[0].InstalledVersion != "ffff" {
+		t.Fatalf("after disabling aaaa: current %s, want ffff", st.Certificates[0].InstalledVersion)
+	}
+	h.src.edit("web", "aaaa", func(v *keyvault.Version) { v.Enabled = true })
+	if st := a.SyncOnce(context.Background()); st.Certificates[0].InstalledVersion != "aaaa" {
+		t.Errorf("after enabling aaaa again: current %s, want the vault's current aaaa", st.Certificates[0].InstalledVersion)
+	}
+	_, gets := h.src.counts()
+	for range 3 {
+		a.SyncOnce(context.Background())
+	}
+	if _, after := h.src.counts(); after != gets {
+		t.Errorf("%d downloads in unchanged polls of a tie; the answer is remembered", after-gets)
+	}
+}
+
+func TestRecreatedSecretIsARenewalNotARollback(t *testing.T) {
+	h := newHarness(t)
+	h.addVersion(t, "v1", time.Hour)
+	a := h.agent(t, nil)
+	var events []Event
+	a.deps.Notifiers = []Notifier{notifierFunc(func(e Event) { events = append(events, e) })}
+	a.SyncOnce(context.Background())
+	h.clock.Advance(time.Minute)
+	h.src.drop("web", "v1")
+	h.addVersion(t, "v2", 0)
+	a.SyncOnce(context.Background())
+	if last := events[len(events)-1]; last.Installed.Version != "v2" || last.Rollback {
+		t.Errorf("last event %+v; a version created after v1 was installed is a renewal", last)
+	}
+}
+
+func TestNewerVersionNotYetValidIsNotCalledWithdrawn(t *testing.T) {
+	h := newHarness(t)
+	h.addVersion(t, "v1", time.Hour)
+	a := h.agent(t, nil)
+	a.SyncOnce(context.Background())
+	h.addVersion(t, "v2", 0)
+	h.src.edit("web", "v2", func(v *keyvault.Version) { v.NotBefore = h.clock.Now().Add(time.Hour) })
+	st := a.SyncOnce(context.Background())
+	if n := st.Certificates[0].Notice; !strings.HasPrefix(n, "newer version not used: v2 (not valid before") || strings.Contains(n, "withdrawn") {
+		t.Errorf("notice %q", n)
 	}
 }

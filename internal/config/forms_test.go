@@ -166,10 +166,10 @@ func TestTarget(t *testing.T) {
 	if got := win.Target(win.Certificates[0]); !reflect.DeepEqual(got, want) {
 		t.Errorf("Windows target = %+v, want %+v", got, want)
 	}
-	lin := mustParse(t, lin30, []byte(sms(`"aclEnabled": true, "observedCertificates": [{"url": "https://myvault.vault.azure.net/secrets/c", "certificateStoreLocation": "/srv/app1", "customSymbolicLinkName": "app1", "acls": [{"group": "web"}]}]`)))
+	lin := mustParse(t, lin30, []byte(sms(`"aclEnabled": true, "linkOnRenewal": true, "observedCertificates": [{"url": "https://myvault.vault.azure.net/secrets/c", "certificateStoreLocation": "/srv/app1", "customSymbolicLinkName": "app1", "acls": [{"group": "web"}]}]`)))
 	want = store.Target{Location: "/srv/app1", LinkName: "app1", ACLs: []store.ACL{{Group: "web"}}}
 	if got := lin.Target(lin.Certificates[0]); !reflect.DeepEqual(got, want) {
-		t.Errorf("Linux target = %+v, want %+v", got, want)
+		t.Errorf("Linux target = %+v, want %+v (no renewal link on Linux)", got, want)
 	}
 	w40 := mustParse(t, win40, []byte(sms(oneCert40)))
 	if got := w40.Target(w40.Certificates[0]); !got.KeyIsolation || !got.LinkOnRenewal || got.KeyExportable {

@@ -186,7 +186,8 @@ func (s Settings) Target(c Certificate) store.Target {
 		ACLs:          c.ACLs,
 		Accounts:      c.Accounts,
 		KeyExportable: c.KeyExportable && s.Schema == Schema{Windows, "3.0"},
-		LinkOnRenewal: s.LinkOnRenewal,
+		// Only Windows has renewal links; Linux settings may carry the field.
+		LinkOnRenewal: s.LinkOnRenewal && s.Schema.Platform == Windows,
 		KeyAlwaysCNG:  v40,
 		KeyIsolation:  v40,
 	}
