@@ -60,8 +60,8 @@ type fakeSource struct {
 	failGetLatest error
 	// failVersion makes a get of one version fail.
 	failVersion map[string]error
-	lists         int
-	gets          int
+	lists       int
+	gets        int
 }
 
 func newFakeSource() *fakeSource {
