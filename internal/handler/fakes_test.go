@@ -34,7 +34,7 @@ func (f *fakeService) Uninstall(context.Context) error {
 	return f.fail
 }
 
-// failingSource fails every listing, counting the calls.
+// failingSource fails every request (listing or get), counting the calls.
 type failingSource struct {
 	mu    sync.Mutex
 	calls int
@@ -48,7 +48,10 @@ func (s *failingSource) Versions(context.Context, string, string) ([]keyvault.Ve
 }
 
 func (s *failingSource) Get(context.Context, string, string, string) (*keyvault.Secret, error) {
-	return nil, fmt.Errorf("unexpected Get")
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.calls++
+	return nil, fmt.Errorf("dial tcp: connection refused")
 }
 
 func (s *failingSource) count() int {
