@@ -39,7 +39,7 @@ func TestWindowsStoreUnderWine(t *testing.T) {
 	t.Run("4.0 install, link, keep two, foreign untouched", wf.test40)
 	t.Run("3.0 linkOnRenewal false", wf.test30NoLink)
 	t.Run("4.0 chain check refuses an untrusted root", wf.test40UntrustedChain)
-	t.Run("4.0 withdrawn version: back, forwards, removed", wf.test40Withdrawn)
+	t.Run("4.0 withdrawn version: back, removed, forwards", wf.test40Withdrawn)
 }
 
 // test40UntrustedChain: without --extra-roots the emulator's root is not

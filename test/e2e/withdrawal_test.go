@@ -15,46 +15,51 @@ import (
 )
 
 // withdrawal takes the newest version out of use in the vault, and says how
-// to bring the certificate forward again.
+// to bring the certificate forward again. The Linux and the Windows e2e
+// tests share these cases.
 type withdrawal struct {
 	name string
 	// words: the status must name the withdrawn version together with
 	// "withdrawn" or one of these.
 	words    []string
-	withdraw func(t *testing.T, e *emu, version string)
+	withdraw func(t *testing.T, e *emu, vault, name string, v emulator.SecretVersion)
 	// forward undoes the withdrawal or supersedes it, and returns the
 	// version that must then be current.
-	forward func(t *testing.T, e *emu, version string) string
+	forward func(t *testing.T, e *emu, vault, name string, v emulator.SecretVersion) emulator.SecretVersion
+	// reversible: forward makes the withdrawn version itself usable again.
+	reversible bool
 }
 
 const wdVault = "wdvault"
 
 var withdrawals = []withdrawal{
-	{name: "disabled", words: []string{"disabled"},
-		withdraw: func(t *testing.T, e *emu, v string) { e.setEnabled(t, wdVault, "web", v, false) },
-		forward: func(t *testing.T, e *emu, v string) string {
-			e.setEnabled(t, wdVault, "web", v, true)
+	{name: "disabled", words: []string{"disabled"}, reversible: true,
+		withdraw: func(t *testing.T, e *emu, vault, name string, v emulator.SecretVersion) {
+			e.setEnabled(t, vault, name, v.Version, false)
+		},
+		forward: func(t *testing.T, e *emu, vault, name string, v emulator.SecretVersion) emulator.SecretVersion {
+			e.setEnabled(t, vault, name, v.Version, true)
 			return v
 		}},
-	{name: "expired", words: []string{"expired", "expiry"},
-		withdraw: func(t *testing.T, e *emu, v string) {
-			e.setExpires(t, wdVault, "web", v, time.Now().Add(-time.Minute))
+	{name: "expired", words: []string{"expired", "expiry"}, reversible: true,
+		withdraw: func(t *testing.T, e *emu, vault, name string, v emulator.SecretVersion) {
+			e.setExpires(t, vault, name, v.Version, time.Now().Add(-time.Minute))
 		},
-		forward: func(t *testing.T, e *emu, v string) string {
-			e.setExpires(t, wdVault, "web", v, time.Now().Add(24*time.Hour))
+		forward: func(t *testing.T, e *emu, vault, name string, v emulator.SecretVersion) emulator.SecretVersion {
+			e.setExpires(t, vault, name, v.Version, time.Now().Add(24*time.Hour))
 			return v
 		}},
 	{name: "no longer listed", words: []string{"deleted", "no longer listed", "not listed"},
-		withdraw: func(t *testing.T, e *emu, v string) {
-			if err := e.admin.DeleteSecretVersion(t.Context(), wdVault, "web", v); err != nil {
+		withdraw: func(t *testing.T, e *emu, vault, name string, v emulator.SecretVersion) {
+			if err := e.admin.DeleteSecretVersion(t.Context(), vault, name, v.Version); err != nil {
 				t.Fatal(err)
 			}
 		},
 		// A version the vault no longer has cannot come back; a new one
 		// moves the certificate forward.
-		forward: func(t *testing.T, e *emu, _ string) string {
+		forward: func(t *testing.T, e *emu, vault, name string, _ emulator.SecretVersion) emulator.SecretVersion {
 			nextSecond()
-			return e.rotate(t, wdVault, "web").Version
+			return e.rotate(t, vault, name)
 		}},
 }
 
@@ -89,7 +94,7 @@ func testWithdrawal(t *testing.T, w withdrawal) {
 	}
 	v1File := readFile(t, filepath.Join(b.store, f1))
 
-	w.withdraw(t, e, v2.Version)
+	w.withdraw(t, e, wdVault, "web", v2)
 	b.mustSync(t, e, "sync after the withdrawal")
 	if got := b.link(t, link); got != f1 {
 		t.Errorf("after one pass the link points at %s, want the version before the withdrawn one, %s", got, f1)
@@ -120,7 +125,7 @@ func testWithdrawal(t *testing.T, w withdrawal) {
 	// The record no longer lists the withdrawn version, and lists the rest.
 	b.checkStoreRecords(t, []string{link}, "after the removal passes")
 
-	want := w.forward(t, e, v2.Version)
+	want := w.forward(t, e, wdVault, "web", v2).Version
 	b.mustSync(t, e, "sync after the version came back")
 	if got := b.link(t, link); got != wdVault+".web."+want {
 		t.Errorf("after the version is usable again the link points at %s, want %s", got, wdVault+".web."+want)
@@ -268,6 +273,21 @@ func (e *emu) setEnabled(t *testing.T, vault, name, version string, enabled bool
 // versions to their first 12 characters.
 func (b *box) checkWithdrawalReported(t *testing.T, key, version string, words []string) {
 	t.Helper()
+	out, code := akvvm(t, "status", "--json", "--state-dir", b.state)
+	if code != 0 {
+		t.Fatalf("akvvm status --json: exit %d: %s", code, out)
+	}
+	table, code := akvvm(t, "status", "--state-dir", b.state)
+	if code != 0 {
+		t.Fatalf("akvvm status: exit %d: %s", code, table)
+	}
+	checkWithdrawalStatus(t, out, table, key, version, words)
+}
+
+// checkWithdrawalStatus is checkWithdrawalReported on the output of akvvm
+// status --json (statusJSON) and akvvm status (table), wherever they ran.
+func checkWithdrawalStatus(t *testing.T, statusJSON, table, key, version string, words []string) {
+	t.Helper()
 	// Not "expires": the table's EXPIRES column would match it.
 	words = append([]string{"withdrawn"}, words...)
 	mentions := func(s string) bool {
@@ -279,14 +299,10 @@ func (b *box) checkWithdrawalReported(t *testing.T, key, version string, words [
 		}
 		return false
 	}
-	out, code := akvvm(t, "status", "--json", "--state-dir", b.state)
-	if code != 0 {
-		t.Fatalf("akvvm status --json: exit %d: %s", code, out)
-	}
 	var raw struct {
 		Certificates []map[string]any `json:"certificates"`
 	}
-	if err := json.Unmarshal([]byte(out), &raw); err != nil {
+	if err := json.Unmarshal([]byte(statusJSON), &raw); err != nil {
 		t.Fatalf("akvvm status --json: %v", err)
 	}
 	var entry string
@@ -303,10 +319,6 @@ func (b *box) checkWithdrawalReported(t *testing.T, key, version string, words [
 	}
 	if !strings.Contains(entry, version) || !mentions(entry) {
 		t.Errorf("status --json for %s does not report version %s as %s; the entry without installed version, names and paths: %s", key, version, strings.Join(words, "/"), entry)
-	}
-	table, code := akvvm(t, "status", "--state-dir", b.state)
-	if code != 0 {
-		t.Fatalf("akvvm status: exit %d: %s", code, table)
 	}
 	if !strings.Contains(table, version[:12]) || !mentions(table) {
 		t.Errorf("akvvm status does not report version %s as %s:\n%s", version, strings.Join(words, "/"), table)
