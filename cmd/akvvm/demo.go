@@ -36,7 +36,8 @@ func newDemoCommand() *cobra.Command {
 (one stored as PKCS #12, one as PEM), run the agent into a temporary certificate store
 through the same code path as production (real vault URLs, TLS verification, the
 Key Vault authentication challenge), rotate one certificate, show the renewal being
-picked up, print the status table, and exit. Takes a few seconds.`,
+picked up, withdraw it (disable it in the vault) and show the machine going back to the
+previous version, print the status table, and exit. Takes a few seconds.`,
 		Example: `  akvvm demo
   akvvm demo --keep --dir /tmp/akvvm-demo   # keep the store to look at it afterwards`,
 		Args: cobra.NoArgs,
@@ -139,6 +140,12 @@ func runDemo(ctx context.Context, out io.Writer, dir string, keep, verbose bool)
 		return err
 	}
 
+	before := ""
+	for _, c := range st.Certificates {
+		if c.Key == demoVault+"/www" {
+			before = c.InstalledVersion
+		}
+	}
 	say("\n==> Rotating certificate www in the vault")
 	rotated, err := emu.RotateCertificate(demoVault, "www")
 	if err != nil {
@@ -146,25 +153,27 @@ func runDemo(ctx context.Context, out io.Writer, dir string, keep, verbose bool)
 	}
 	say("    new version %s (thumbprint %s)", rotated.Version, rotated.Thumbprint)
 	say("==> Running the agent (polling every %s for the demo) until it picks up the renewal", spec.Interval)
-	runCtx, stop := context.WithCancel(ctx)
-	done := make(chan error, 1)
-	go func() { done <- a.Run(runCtx) }()
-	picked := waitFor(ctx, func() bool {
-		for _, c := range a.Status().Certificates {
-			if c.Key == demoVault+"/www" && c.InstalledVersion == rotated.Version {
-				return true
-			}
-		}
-		return false
-	})
-	stop()
-	if err := <-done; err != nil {
-		return err
-	}
-	if !picked {
-		return fmt.Errorf("the agent did not pick up the rotated certificate in time")
+	if err := runUntil(ctx, a, demoVault+"/www", rotated.Version); err != nil {
+		return fmt.Errorf("the agent did not pick up the rotated certificate: %w", err)
 	}
 	say("    renewal installed; the link now points at the new version\n")
+	if err := printStatusTable(out, a.Status(), time.Now()); err != nil {
+		return err
+	}
+	say("")
+	if err := listStore(out, storeDir); err != nil {
+		return err
+	}
+
+	say("\n==> Withdrawing the new version: disabling it in the vault (az keyvault secret set-attributes --enabled false)")
+	if err := emu.SetSecretEnabled(demoVault, "www", rotated.Version, false); err != nil {
+		return err
+	}
+	say("==> Running the agent until it goes back to the previous version")
+	if err := runUntil(ctx, a, demoVault+"/www", before); err != nil {
+		return fmt.Errorf("the agent did not go back to the previous version: %w", err)
+	}
+	say("    rolled back: the link points at the previous version again and the withdrawn one is removed\n")
 	if err := printStatusTable(out, a.Status(), time.Now()); err != nil {
 		return err
 	}
@@ -252,6 +261,29 @@ func listStore(out io.Writer, dir string) error {
 			line += " -> " + target
 		}
 		fmt.Fprintln(out, line)
+	}
+	return nil
+}
+
+// runUntil runs the agent until the certificate key has version installed.
+func runUntil(ctx context.Context, a *agent.Agent, key, version string) error {
+	runCtx, stop := context.WithCancel(ctx)
+	done := make(chan error, 1)
+	go func() { done <- a.Run(runCtx) }()
+	reached := waitFor(ctx, func() bool {
+		for _, c := range a.Status().Certificates {
+			if c.Key == key && c.InstalledVersion == version {
+				return true
+			}
+		}
+		return false
+	})
+	stop()
+	if err := <-done; err != nil {
+		return err
+	}
+	if !reached {
+		return fmt.Errorf("version %s of %s not current in time", version, key)
 	}
 	return nil
 }

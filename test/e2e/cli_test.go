@@ -49,7 +49,7 @@ func TestDemoRunsAndExits(t *testing.T) {
 	if code != 0 {
 		t.Fatalf("akvvm demo: exit %d:\n%s", code, out)
 	}
-	for _, want := range []string{"renewal installed", "Demo finished"} {
+	for _, want := range []string{"renewal installed", "rolled back", "withdrawn in the vault", "Demo finished"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("demo output lacks %q:\n%s", want, out)
 		}
