@@ -185,17 +185,14 @@ func (m *memStore) List(_ context.Context, _ store.Target, ref store.Ref) ([]sto
 		out[i].Current = i == 0
 	}
 	if g := m.gone[ref]; len(g) > 0 {
-		return out, missingErr(slices.Clone(g))
+		missing := make([]store.Installed, len(g))
+		for i, v := range g {
+			missing[i] = store.Installed{Ref: ref, Version: v, Location: "mem:" + v}
+		}
+		return out, &store.MissingFilesError{Ref: ref, Missing: missing}
 	}
 	return out, nil
 }
-
-// missingErr is a List error naming recorded versions whose files are gone.
-type missingErr []string
-
-func (e missingErr) Error() string             { return fmt.Sprintf("files of %v are missing", []string(e)) }
-func (e missingErr) Unwrap() error             { return store.ErrMissingFiles }
-func (e missingErr) MissingVersions() []string { return e }
 
 func (m *memStore) MakeCurrent(_ context.Context, _ store.Target, ref store.Ref, version string) (store.Installed, error) {
 	m.mu.Lock()

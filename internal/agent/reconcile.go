@@ -48,14 +48,14 @@ func (a *Agent) syncCert(ctx context.Context, spec Spec, c CertSpec) (result, er
 	var res result
 	installed, err := a.deps.Store.List(ctx, c.Target, c.Ref)
 	var gone []string // recorded versions whose files are missing
-	var mfe filesMissing
+	var mfe *store.MissingFilesError
 	switch {
 	case errors.As(err, &mfe):
-		gone = mfe.MissingVersions()
+		for _, m := range mfe.Missing {
+			gone = append(gone, m.Version)
+		}
 		a.log.Warn("recorded versions are missing from the store (deleted outside akvvm?); the current one is installed again, the others are forgotten",
 			"certificate", c.Key(), "versions", strings.Join(gone, ","), "error", err)
-	case errors.Is(err, store.ErrMissingFiles):
-		a.log.Warn("recorded versions are missing from the store (deleted outside akvvm?)", "certificate", c.Key(), "error", err)
 	case err != nil:
 		return res, &syncError{err: fmt.Errorf("read the installed versions: %w", err)}
 	}
@@ -172,13 +172,6 @@ func joinNotice(notice, part string) string {
 		return part
 	}
 	return notice + "; " + part
-}
-
-// filesMissing is a List error naming the recorded versions whose files
-// are gone (filestore.MissingFilesError).
-type filesMissing interface {
-	error
-	MissingVersions() []string
 }
 
 // changed runs the side effects of a new current version and records it.

@@ -16,6 +16,7 @@ import (
 	"crypto/x509"
 	"encoding/hex"
 	"errors"
+	"fmt"
 	"strings"
 	"time"
 )
@@ -24,6 +25,25 @@ import (
 // installed versions removed outside akvvm. List then still returns the
 // versions that are present, and installing a missing version restores it.
 var ErrMissingFiles = errors.New("installed files are missing")
+
+// MissingFilesError is the List error that names the recorded versions
+// whose files are gone (deleted outside akvvm). It matches ErrMissingFiles.
+type MissingFilesError struct {
+	Ref     Ref
+	Missing []Installed
+}
+
+func (e *MissingFilesError) Error() string {
+	files := make([]string, len(e.Missing))
+	for i, m := range e.Missing {
+		files[i] = m.Location
+	}
+	return fmt.Sprintf("%d installed version(s) of %s/%s are missing (deleted outside akvvm?): %s; installing the version again restores the file",
+		len(e.Missing), e.Ref.Vault, e.Ref.Name, strings.Join(files, ", "))
+}
+
+// Unwrap lets callers match ErrMissingFiles.
+func (e *MissingFilesError) Unwrap() error { return ErrMissingFiles }
 
 // Ref names one observed certificate.
 type Ref struct {

@@ -13,7 +13,7 @@
 // Foreign files, even ones named like a version of an observed certificate,
 // are left alone, and a link name taken by a file akvvm did not create is
 // refused. A version file that is missing although recorded is reported by
-// List with a *MissingFilesError; installing that version again restores it.
+// List with a *store.MissingFilesError; installing that version again restores it.
 // Every operation reads one record and the files it names, so its cost does
 // not grow with the number of certificates.
 //
@@ -42,7 +42,6 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
-	"strings"
 	"sync"
 	"time"
 
@@ -106,26 +105,6 @@ func New(opts Options) *Store {
 	}
 	return s
 }
-
-// MissingFilesError reports recorded versions whose file is gone from the
-// store directory (deleted outside akvvm). List returns it together with
-// the versions that are present; installing a missing version restores it.
-type MissingFilesError struct {
-	Ref     store.Ref
-	Missing []store.Installed
-}
-
-func (e *MissingFilesError) Error() string {
-	files := make([]string, len(e.Missing))
-	for i, m := range e.Missing {
-		files[i] = m.Location
-	}
-	return fmt.Sprintf("%d installed version(s) of %s/%s are missing (deleted outside akvvm?): %s; installing the version again restores the file",
-		len(e.Missing), e.Ref.Vault, e.Ref.Name, strings.Join(files, ", "))
-}
-
-// Unwrap lets callers match store.ErrMissingFiles.
-func (e *MissingFilesError) Unwrap() error { return store.ErrMissingFiles }
 
 // openDir checks dir and, when create is set, creates it with mode 0700.
 // It reports whether dir exists. An existing directory keeps its mode, but
@@ -203,7 +182,7 @@ func newestFirst(c *certState) []versionState {
 // List returns the versions of ref that akvvm installed at t: the link's
 // target first (Current set), then the others newest first. Versions whose
 // file is missing are left out of the slice and reported with a
-// *MissingFilesError; the slice is valid in that case too. A pending
+// *store.MissingFilesError; the slice is valid in that case too. A pending
 // version whose temp file is still there (being installed, or left by a
 // killed process for Recover) is not listed.
 //
@@ -220,7 +199,7 @@ func (s *Store) List(ctx context.Context, t store.Target, ref store.Ref) ([]stor
 		return nil, err
 	}
 	if len(missing) > 0 {
-		return present, &MissingFilesError{Ref: ref, Missing: missing}
+		return present, &store.MissingFilesError{Ref: ref, Missing: missing}
 	}
 	return present, nil
 }

@@ -170,7 +170,7 @@ func TestFailedRemoveKeepsRecordOfWhatRemains(t *testing.T) {
 					t.Errorf("List reports %s, whose file is gone", in.Version)
 				}
 			}
-			var missing *MissingFilesError
+			var missing *store.MissingFilesError
 			if err != nil && !errors.As(err, &missing) {
 				t.Fatalf("List after a failed Remove: %v", err)
 			}

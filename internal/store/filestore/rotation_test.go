@@ -265,9 +265,9 @@ func TestListReportsMissingFiles(t *testing.T) {
 	}
 
 	list, err := s.List(t.Context(), target, testRef)
-	var missing *MissingFilesError
+	var missing *store.MissingFilesError
 	if !errors.As(err, &missing) {
-		t.Fatalf("List error = %v, want a *MissingFilesError", err)
+		t.Fatalf("List error = %v, want a *store.MissingFilesError", err)
 	}
 	if got := versions(list); !slices.Equal(got, []string{"v2"}) {
 		t.Errorf("List present = %v, want [v2]", got)
