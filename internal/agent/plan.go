@@ -33,8 +33,6 @@ type withdrawal struct {
 	Version string
 	// Reason says how: disabled, expired, not valid yet, or not listed.
 	Reason string
-	// Current says it was the current version when the sync started.
-	Current bool
 	// Created is when the vault created it; zero when it is not listed.
 	Created time.Time
 	// Installed says akvvm installed it (otherwise it is a newer listed
@@ -52,13 +50,13 @@ func withdrawals(installed []store.Installed, listed []keyvault.Version, newest 
 	var out []withdrawal
 	for _, in := range installed {
 		i := slices.IndexFunc(listed, func(v keyvault.Version) bool { return v.Version == in.Version })
-		w := withdrawal{Version: in.Version, Current: in.Current, Installed: true, InstalledAt: in.InstalledAt}
+		w := withdrawal{Version: in.Version, Installed: true, InstalledAt: in.InstalledAt}
 		if i < 0 {
 			w.Reason = "no longer listed by the vault"
 			out = append(out, w)
 			continue
 		}
-		if w.Reason = unusable(listed[i], now); w.Reason != "" {
+		if w.Reason = listed[i].Unusable(now); w.Reason != "" {
 			w.Created = listed[i].Created
 			out = append(out, w)
 		}
@@ -70,24 +68,11 @@ func withdrawals(installed []store.Installed, listed []keyvault.Version, newest 
 		}
 	}
 	if top != nil && top.Created.After(newest.Created) && !slices.ContainsFunc(out, func(w withdrawal) bool { return w.Version == top.Version }) {
-		if reason := unusable(*top, now); reason != "" {
+		if reason := top.Unusable(now); reason != "" {
 			out = append(out, withdrawal{Version: top.Version, Reason: reason, Created: top.Created})
 		}
 	}
 	return out
-}
-
-// unusable says why v cannot be installed at now, or "" when it can.
-func unusable(v keyvault.Version, now time.Time) string {
-	switch {
-	case !v.Enabled:
-		return "disabled in the vault"
-	case !v.Expires.IsZero() && !now.Before(v.Expires):
-		return "expired " + v.Expires.UTC().Format(time.RFC3339)
-	case !v.NotBefore.IsZero() && now.Before(v.NotBefore):
-		return "not valid before " + v.NotBefore.UTC().Format(time.RFC3339)
-	}
-	return ""
 }
 
 // decide computes the plan that converges installed (current first, as

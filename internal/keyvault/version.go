@@ -21,17 +21,20 @@ type Version struct {
 }
 
 // Usable reports whether the version is enabled and valid at now.
-func (v Version) Usable(now time.Time) bool {
-	if !v.Enabled {
-		return false
+func (v Version) Usable(now time.Time) bool { return v.Unusable(now) == "" }
+
+// Unusable says why the version cannot be used at now (disabled, expired,
+// not valid yet), or "" when it can.
+func (v Version) Unusable(now time.Time) string {
+	switch {
+	case !v.Enabled:
+		return "disabled in the vault"
+	case !v.Expires.IsZero() && !now.Before(v.Expires):
+		return "expired " + v.Expires.UTC().Format(time.RFC3339)
+	case !v.NotBefore.IsZero() && now.Before(v.NotBefore):
+		return "not valid before " + v.NotBefore.UTC().Format(time.RFC3339)
 	}
-	if !v.NotBefore.IsZero() && now.Before(v.NotBefore) {
-		return false
-	}
-	if !v.Expires.IsZero() && !now.Before(v.Expires) {
-		return false
-	}
-	return true
+	return ""
 }
 
 // Newest returns up to n usable versions, newest (by creation time) first.
