@@ -78,7 +78,7 @@ func (f *agentFlags) loadSettings() (*config.Settings, error) {
 		s, err = config.ParseFile(f.settings, config.Options{Schema: schema})
 	}
 	if err != nil {
-		return nil, fmt.Errorf("settings %s:\n%w", f.settings, err)
+		return nil, codedError{code: exitInvalidSettings, err: fmt.Errorf("settings %s:\n%w", f.settings, err)}
 	}
 	return s, nil
 }

@@ -11,6 +11,15 @@ type exitError struct{ code int }
 
 func (e exitError) Error() string { return fmt.Sprintf("exit status %d", e.code) }
 
+// codedError is a failure whose message main prints before exiting with code.
+type codedError struct {
+	code int
+	err  error
+}
+
+func (e codedError) Error() string { return e.err.Error() }
+func (e codedError) Unwrap() error { return e.err }
+
 // subcommands lists the constructors of the top-level subcommands.
 // Each file of this package that adds a subcommand appends to it in init.
 var subcommands []func() *cobra.Command

@@ -18,8 +18,14 @@ func newSyncCommand() *cobra.Command {
 		Use:   "sync --once --settings FILE",
 		Short: "Check every certificate once, install what is new, and exit",
 		Long: `Check every observed certificate once: list its versions in Key Vault, download and
-install what is not installed yet, then print the status table. The exit code is 0 when
-every certificate is installed and 1 otherwise, so sync fits scripts and provisioning.`,
+install what is not installed yet, then print the status table and a result line.
+
+Exit codes, for scripts and provisioning:
+  0  every certificate is installed and was checked against the vault in this pass
+  1  some certificate is not installed (see LAST ERROR), or akvvm could not start
+  2  the settings are not valid (the same messages as akvvm validate)
+  3  every certificate is installed, but checking some of them failed in this pass:
+     what is installed may be out of date (see LAST ERROR)`,
 		Example: `  akvvm sync --once --settings /etc/akvvm/settings.json
   akvvm sync --once --settings settings.json --compat 3.0 --state-dir /tmp/akvvm`,
 		Args: cobra.NoArgs,
@@ -32,13 +38,16 @@ every certificate is installed and 1 otherwise, so sync fits scripts and provisi
 				return err
 			}
 			st := a.SyncOnce(cmd.Context())
-			if err := printStatusTable(cmd.OutOrStdout(), st, time.Now()); err != nil {
+			out := cmd.OutOrStdout()
+			if err := printStatusTable(out, st, time.Now()); err != nil {
 				return err
 			}
-			for _, c := range st.Certificates {
-				if !c.Installed() {
-					return exitError{code: 1}
-				}
+			r := judgeSync(st)
+			if _, err := fmt.Fprintf(out, "\nResult: %s (exit %d)\n", r.summary, r.code); err != nil {
+				return err
+			}
+			if r.code != exitAllCurrent {
+				return exitError{code: r.code}
 			}
 			return nil
 		},

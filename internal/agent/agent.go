@@ -361,7 +361,7 @@ func phase(spec Spec, certs []CertStatus) (Phase, string) {
 	case installed == total:
 		return Success, summary
 	case !spec.InitialSync.Wait:
-		return Success, "polling started; " + summary + "; " + strings.Join(pending, "; ")
+		return Success, "not waiting for the initial sync (requireInitialSync is off); " + summary + "; " + strings.Join(pending, "; ")
 	default:
 		return Transitioning, "initial sync: " + summary + "; waiting for " + strings.Join(pending, "; ")
 	}

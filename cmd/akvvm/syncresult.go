@@ -1,0 +1,56 @@
+package main
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/akvvm/akvvm/internal/agent"
+)
+
+// The exit codes of sync --once (exitInvalidSettings is 2).
+const (
+	exitAllCurrent   = 0
+	exitNotInstalled = 1
+	exitStale        = 3
+)
+
+// syncResult is the verdict of one sync pass: its exit code and a line
+// that says the same in words.
+type syncResult struct {
+	code    int
+	summary string
+}
+
+// judgeSync tells a script what a pass achieved. The agent's phase cannot:
+// without requireInitialSync it is "success" even when nothing is installed,
+// and an installed certificate whose check failed still counts as installed.
+func judgeSync(st agent.Status) syncResult {
+	var missing, failed []string
+	for _, c := range st.Certificates {
+		switch {
+		case !c.Installed():
+			missing = append(missing, c.Key)
+		case c.LastError != "" || c.HookError != "":
+			failed = append(failed, c.Key)
+		}
+	}
+	total := len(st.Certificates)
+	switch {
+	case len(missing) > 0:
+		return syncResult{exitNotInstalled, fmt.Sprintf("%d of %d certificates not installed: %s",
+			len(missing), total, names(missing))}
+	case len(failed) > 0:
+		return syncResult{exitStale, fmt.Sprintf("all %d certificates installed, but this pass failed for %d of them, so they may be out of date: %s",
+			total, len(failed), names(failed))}
+	}
+	return syncResult{exitAllCurrent, fmt.Sprintf("all %d certificates installed and current", total)}
+}
+
+// names lists up to ten keys and counts the rest.
+func names(keys []string) string {
+	const shown = 10
+	if len(keys) <= shown {
+		return strings.Join(keys, ", ")
+	}
+	return fmt.Sprintf("%s and %d more", strings.Join(keys[:shown], ", "), len(keys)-shown)
+}
