@@ -1,8 +1,10 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -76,6 +78,9 @@ func (f *agentFlags) loadSettings() (*config.Settings, error) {
 		s, err = config.Parse(data, config.Options{Schema: schema})
 	} else {
 		s, err = config.ParseFile(f.settings, config.Options{Schema: schema})
+	}
+	if errors.Is(err, fs.ErrNotExist) || errors.Is(err, fs.ErrPermission) {
+		return nil, fmt.Errorf("settings %s: %w", f.settings, err) // unreadable, not invalid: exit 1
 	}
 	if err != nil {
 		return nil, codedError{code: exitInvalidSettings, err: fmt.Errorf("settings %s:\n%w", f.settings, err)}
