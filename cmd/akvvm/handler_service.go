@@ -53,7 +53,7 @@ disabled (or before the first good enable) it exits at once with code 0.`,
 			// enable or disable wrote stays.
 			if handler.IsStopped(env.StateDir()) {
 				log.Info("the extension is disabled or not enabled yet (state/stopped is present): not polling and leaving the status as it is; the next akvvm handler enable starts the service",
-					"marker", filepath.Join(env.StateDir(), "stopped"))
+					"marker", handler.StoppedMarkerPath(env.StateDir()))
 				return nil
 			}
 			cfg, err := handler.ReadServiceConfig(env.StateDir())

@@ -79,6 +79,9 @@ func setStopped(stateDir string, stopped bool) error {
 	return fsutil.WriteFileAtomic(p, []byte("1"), 0o600)
 }
 
+// StoppedMarkerPath is the marker that keeps the service from running.
+func StoppedMarkerPath(stateDir string) string { return filepath.Join(stateDir, stoppedMarker) }
+
 // IsStopped reports whether the service is meant to be stopped: disable,
 // and install until the first enable, leave the marker state/stopped.
 func IsStopped(stateDir string) bool { return isStopped(stateDir) }
