@@ -499,3 +499,93 @@ func TestHandlerWithoutSystemdWritesAnErrorStatus(t *testing.T) {
 		}
 	}
 }
+
+// TestHandlerUpdateKeepsTheOldVersionDisabled plays a 3.0.7 → 3.0.8 update
+// as the guest agent runs it (old disable, copy of mrseq and status files,
+// new update, old uninstall, new install, new enable) with the stand-in
+// systemctl: a reboot after the old version's disable starts nothing, the
+// old uninstall keeps the certificates (removeCertificatesOnUninstall) for
+// the new version, whose service then runs, also after a reboot.
+func TestHandlerUpdateKeepsTheOldVersionDisabled(t *testing.T) {
+	e := startEmulator(t, "e2evault")
+	ctx := context.Background()
+	const clientID = "8d3a0f61-5c2e-4f7b-9a41-2b6c0e9d7f10"
+	if err := e.admin.AddIdentity(ctx, clientID); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.admin.CreateCertificate(ctx, "e2evault", "web", emulator.CertificateSpec{DNSNames: []string{"web.example.com"}}); err != nil {
+		t.Fatal(err)
+	}
+	store := filepath.Join(t.TempDir(), "store")
+	sd := newFakeSystemd(t, e)
+	root := t.TempDir()
+	old := newGuestAgentIn(t, root, "3.0.7")
+	old.managerEnv = sd.env()
+	settings := map[string]any{
+		"secretsManagementSettings": map[string]any{"pollingIntervalInS": "3600", "requireInitialSync": true, "removeCertificatesOnUninstall": true,
+			"observedCertificates": []any{map[string]any{"url": "https://e2evault.vault.azure.net/secrets/web", "certificateStoreLocation": store}}},
+		"authenticationSettings": map[string]any{"msiEndpoint": e.ready.IMDSEndpoint, "msiClientId": clientID},
+	}
+	old.writeSettings(t, 3, settings)
+	for _, op := range []string{"install", "enable"} {
+		if out, code := old.run(t, op, 3); code != 0 {
+			t.Fatalf("3.0.7 %s: exit %d\n%s", op, code, out)
+		}
+	}
+	old.waitStatus(t, 3, handler.StatusSuccess)
+
+	// The update starts with the old version's disable; the machine
+	// reboots before the rest.
+	if out, code := old.run(t, "disable", -1); code != 0 {
+		t.Fatalf("3.0.7 disable: exit %d\n%s", code, out)
+	}
+	if started, _, _ := sd.boot(t); started {
+		t.Fatal("a reboot after the old version's disable started its service")
+	}
+
+	g := newGuestAgentIn(t, root, "3.0.8")
+	g.managerEnv = sd.env()
+	g.writeSettings(t, 3, settings)
+	copyFile(t, filepath.Join(old.dir, "mrseq"), filepath.Join(g.dir, "mrseq"))
+	copyFile(t, handler.StatusPath(old.env.StatusFolder, 3), handler.StatusPath(g.env.StatusFolder, 3))
+	g.managerEnv = append(sd.env(), handler.UpdatingFromEnv+"=3.0.7")
+	if out, code := g.run(t, "update", 3); code != 0 {
+		t.Fatalf("3.0.8 update: exit %d\n%s", code, out)
+	}
+	g.managerEnv = sd.env()
+	if out, code := old.run(t, "uninstall", -1); code != 0 {
+		t.Fatalf("3.0.7 uninstall: exit %d\n%s", code, out)
+	}
+	if _, err := os.Readlink(filepath.Join(store, "e2evault.web")); err != nil {
+		t.Fatalf("the old version's uninstall during the update removed the certificate: %v", err)
+	}
+	if err := os.RemoveAll(old.dir); err != nil {
+		t.Fatal(err)
+	}
+	for _, op := range []string{"install", "enable"} {
+		if out, code := g.run(t, op, 3); code != 0 {
+			t.Fatalf("3.0.8 %s: exit %d\n%s", op, code, out)
+		}
+	}
+	if st := g.waitStatus(t, 3, handler.StatusSuccess); st.Status.Operation != "Enable" {
+		t.Errorf("3.status after the new version's enable: %+v", st.Status)
+	}
+	unit, err := os.ReadFile(filepath.Join(sd.unitDir, handler.UnitName))
+	if err != nil || !strings.Contains(string(unit), filepath.Join(g.dir, "bin", "akvvm")) {
+		t.Errorf("unit after the update = %s, %v; want the new version's binary", unit, err)
+	}
+	if started, out, running := sd.boot(t); !started || !running {
+		t.Fatalf("reboot after the update: started %v, running %v\n%s", started, running, out)
+	}
+}
+
+func copyFile(t *testing.T, from, to string) {
+	t.Helper()
+	b, err := os.ReadFile(from)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(to, b, 0o600); err != nil {
+		t.Fatal(err)
+	}
+}

@@ -33,7 +33,13 @@ type guestAgent struct {
 
 func newGuestAgent(t *testing.T, version string) *guestAgent {
 	t.Helper()
-	root := t.TempDir()
+	return newGuestAgentIn(t, t.TempDir(), version)
+}
+
+// newGuestAgentIn is newGuestAgent under root, where another version of
+// the extension may already be (an update).
+func newGuestAgentIn(t *testing.T, root, version string) *guestAgent {
+	t.Helper()
 	name := "Microsoft.Azure.KeyVault.KeyVaultForLinux"
 	g := &guestAgent{dir: filepath.Join(root, "waagent", name+"-"+version), version: version}
 	g.env = &handler.Environment{
