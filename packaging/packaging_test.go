@@ -123,3 +123,18 @@ func TestSystemdUnitVerifies(t *testing.T) {
 		t.Error("systemd-analyze accepted a broken unit: the check cannot fail")
 	}
 }
+
+// The service exits with code 0 while the extension is disabled or has no
+// settings yet; the unit must not restart such an exit (a restart loop
+// every RestartSec), but must restart a crash.
+func TestSystemdUnitRestartsOnlyAFailure(t *testing.T) {
+	var restart []string
+	for _, line := range strings.Split(SystemdUnit(), "\n") {
+		if v, ok := strings.CutPrefix(strings.TrimSpace(line), "Restart="); ok {
+			restart = append(restart, v)
+		}
+	}
+	if len(restart) != 1 || restart[0] != "on-failure" {
+		t.Errorf("Restart= %v, want exactly on-failure", restart)
+	}
+}

@@ -3,6 +3,7 @@ package main
 import (
 	"errors"
 	"fmt"
+	"io/fs"
 	"log/slog"
 	"os/signal"
 	"path/filepath"
@@ -26,7 +27,8 @@ func newHandlerServiceCommand() *cobra.Command {
 		Long: `Run the agent with the settings akvvm handler enable handed over, keep
 <statusFolder>/<seq>.status and the heartbeat file current, and log as JSON into the
 handler's log folder. The agent's own status is in <handler dir>/state, so
-akvvm status --state-dir <handler dir>/state shows it.`,
+akvvm status --state-dir <handler dir>/state shows it. While the extension is
+disabled (or before the first good enable) it exits at once with code 0.`,
 		Args: cobra.NoArgs,
 		RunE: func(c *cobra.Command, _ []string) error {
 			var level slog.Level
@@ -45,7 +47,21 @@ akvvm status --state-dir <handler dir>/state shows it.`,
 				return err
 			}
 			defer closer.Close()
+			// A start by systemd at boot or by the service control manager
+			// while disabled, or before the first good enable, ends here
+			// with exit 0: no restart loop, and the status the last
+			// enable or disable wrote stays.
+			if handler.IsStopped(env.StateDir()) {
+				log.Info("the extension is disabled or not enabled yet (state/stopped is present): not polling and leaving the status as it is; the next akvvm handler enable starts the service",
+					"marker", handler.StoppedMarkerPath(env.StateDir()))
+				return nil
+			}
 			cfg, err := handler.ReadServiceConfig(env.StateDir())
+			if errors.Is(err, fs.ErrNotExist) {
+				log.Warn("no settings were handed to the service yet: not polling; the next akvvm handler enable with valid settings starts the service",
+					"missing", handler.ServiceConfigPath(env.StateDir()))
+				return nil
+			}
 			if err != nil {
 				return err
 			}

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -66,7 +67,8 @@ type windowsService struct {
 	testFlags string
 }
 
-// Install registers the event source and creates or updates the service.
+// Install registers the event source and creates or updates the service,
+// started only when asked: enable makes it start at boot.
 func (w windowsService) Install(_ context.Context, binary string) error {
 	extra, err := parseServiceTestFlags(w.testFlags)
 	if err != nil {
@@ -80,18 +82,23 @@ func (w windowsService) Install(_ context.Context, binary string) error {
 	}
 	return winsvc.Install(winsvc.Config{
 		Name: handler.ServiceName, DisplayName: winsvc.DisplayName, Description: winsvc.Description,
-		Exe: binary, Args: append(handlerServiceArgs(), extra...),
+		Exe: binary, Args: append(handlerServiceArgs(), extra...), DemandStart: true,
 	}, w.log)
 }
 
-// Restart stops the service when it runs and starts it.
+// Restart makes the service start at boot, stops it when it runs and
+// starts it.
 func (w windowsService) Restart(ctx context.Context) error {
+	if err := winsvc.SetStartType(handler.ServiceName, true); err != nil {
+		return err
+	}
 	return winsvc.Restart(ctx, handler.ServiceName)
 }
 
-// Stop stops the service; a stopped service stays stopped.
+// Stop makes the service start only when asked and stops it; a stopped
+// service stays stopped. Both are tried.
 func (w windowsService) Stop(ctx context.Context) error {
-	return winsvc.Stop(ctx, handler.ServiceName)
+	return errors.Join(winsvc.SetStartType(handler.ServiceName, false), winsvc.Stop(ctx, handler.ServiceName))
 }
 
 // Uninstall removes the service and the event source.

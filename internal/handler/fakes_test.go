@@ -18,6 +18,8 @@ func discard() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, ni
 type fakeService struct {
 	calls []string
 	fail  error
+	// onRestart, when set, runs at each Restart, as the service's start.
+	onRestart func()
 }
 
 func (f *fakeService) Install(_ context.Context, binary string) error {
@@ -26,6 +28,9 @@ func (f *fakeService) Install(_ context.Context, binary string) error {
 }
 func (f *fakeService) Restart(context.Context) error {
 	f.calls = append(f.calls, "restart")
+	if f.onRestart != nil {
+		f.onRestart()
+	}
 	return f.fail
 }
 func (f *fakeService) Stop(context.Context) error { f.calls = append(f.calls, "stop"); return f.fail }

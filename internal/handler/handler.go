@@ -35,13 +35,20 @@ type Handler struct {
 	NewStore func(*slog.Logger) (store.Store, error)
 }
 
-// Install registers the service without starting it.
+// Install registers the service without starting it, neither now nor at
+// boot: until the first enable the stopped marker keeps it from running.
+// A failure is also written as an error status when a sequence number is
+// known, so the portal shows what to do.
 func (h *Handler) Install(ctx context.Context) error {
 	if err := setStopped(h.Env.StateDir(), true); err != nil {
 		return err
 	}
 	if err := h.Service.Install(ctx, h.Binary); err != nil {
-		return fmt.Errorf("install the %s service: %w", ServiceName, err)
+		err = fmt.Errorf("install the %s service: %w", ServiceName, err)
+		if seq, serr := RequestedSeq(h.Env.ConfigFolder, h.Getenv(SeqEnv)); serr == nil {
+			h.writeStatus(seq, NewStatus(h.Env.Name, "Install", StatusError, 1, err.Error(), h.Now()))
+		}
+		return err
 	}
 	h.Log.Info("installed", "service", ServiceName, "binary", h.Binary)
 	return nil
@@ -75,11 +82,19 @@ func (h *Handler) Enable(ctx context.Context) (EnableResult, error) {
 		res.Unchanged = true
 		return res, nil
 	}
-	cfg, err := h.settingsFor(seq)
+	cfg, settings, err := h.settingsFor(seq)
 	if err != nil {
 		h.writeStatus(seq, NewStatus(h.Env.Name, "Enable", StatusError, 1, err.Error(), h.Now()))
 		// The same settings would fail again: record them as processed.
 		return res, errors.Join(err, WriteMRSeq(h.Env.Dir, seq))
+	}
+	// Recorded before the service can install anything, so that uninstall
+	// finds every certificate whatever later settings say.
+	if err := RecordHanded(state, handed(settings)); err != nil {
+		if !errors.Is(err, errHandedDamaged) {
+			return res, err
+		}
+		h.Log.Warn("the list of certificates handed to the service was damaged; certificates only earlier settings named are not removed on uninstall", "error", err)
 	}
 	if err := WriteServiceConfig(state, cfg); err != nil {
 		return res, err
@@ -89,6 +104,10 @@ func (h *Handler) Enable(ctx context.Context) (EnableResult, error) {
 	if err := WriteMRSeq(h.Env.Dir, seq); err != nil {
 		return res, err
 	}
+	// Cleared before the start: a service that finds the marker exits.
+	if err := setStopped(state, false); err != nil {
+		return res, err
+	}
 	if err := h.Service.Restart(ctx); err != nil {
 		err = fmt.Errorf("start the %s service: %w", ServiceName, err)
 		// The next enable with the same sequence number tries again.
@@ -96,43 +115,61 @@ func (h *Handler) Enable(ctx context.Context) (EnableResult, error) {
 		h.writeStatus(seq, NewStatus(h.Env.Name, "Enable", StatusError, 1, err.Error(), h.Now()))
 		return res, err
 	}
-	if err := setStopped(state, false); err != nil {
-		return res, err
-	}
 	h.Log.Info("enabled", "seq", seq, "schema", cfg.Schema().String())
 	return res, nil
 }
 
 // settingsFor reads and checks the settings of seq.
-func (h *Handler) settingsFor(seq int) (ServiceConfig, error) {
+func (h *Handler) settingsFor(seq int) (ServiceConfig, *config.Settings, error) {
 	data, err := ReadSettings(h.Env.ConfigFolder, seq)
 	if err != nil {
-		return ServiceConfig{}, err
+		return ServiceConfig{}, nil, err
 	}
 	if data == nil {
-		return ServiceConfig{}, fmt.Errorf("the extension has no settings (sequence number %d): set secretsManagementSettings.observedCertificates in the extension's public settings", seq)
+		return ServiceConfig{}, nil, fmt.Errorf("the extension has no settings (sequence number %d): set secretsManagementSettings.observedCertificates in the extension's public settings", seq)
 	}
 	s, err := config.Parse(data, config.Options{Schema: h.Schema})
 	if err != nil {
-		return ServiceConfig{}, fmt.Errorf("the settings of sequence number %d are not valid %s settings:\n%w", seq, h.Schema, err)
+		return ServiceConfig{}, nil, fmt.Errorf("the settings of sequence number %d are not valid %s settings:\n%w", seq, h.Schema, err)
 	}
 	for _, w := range s.Warnings {
 		h.Log.Warn("settings", "problem", w.String())
 	}
-	return ServiceConfig{Seq: seq, Platform: string(h.Schema.Platform), SchemaVersion: h.Schema.Version, Settings: data}, nil
+	return ServiceConfig{Seq: seq, Platform: string(h.Schema.Platform), SchemaVersion: h.Schema.Version, Settings: data}, s, nil
 }
 
-// Disable stops the service and reports it stopped.
+// handed lists the certificates of s and where they go.
+func handed(s *config.Settings) []HandedCertificate {
+	var out []HandedCertificate
+	for _, c := range agent.SpecFromSettings(s).Certificates {
+		out = append(out, HandedCertificate{URL: c.URL, Ref: c.Ref, Target: c.Target})
+	}
+	return out
+}
+
+// Disable stops the service, keeps it from starting at boot and reports
+// it stopped, in the status and as a heartbeat that is not Ready. The
+// stopped marker it leaves keeps the service from running (it exits at
+// start) until the next enable, whatever starts it.
 func (h *Handler) Disable(ctx context.Context) error {
 	if err := setStopped(h.Env.StateDir(), true); err != nil {
 		return err
 	}
+	seq, haveSeq, _ := ReadMRSeq(h.Env.Dir)
 	if err := h.Service.Stop(ctx); err != nil {
-		return fmt.Errorf("stop the %s service: %w", ServiceName, err)
+		err = fmt.Errorf("stop the %s service: %w", ServiceName, err)
+		if haveSeq {
+			h.writeStatus(seq, NewStatus(h.Env.Name, "Disable", StatusError, 1, err.Error(), h.Now()))
+		}
+		return err
 	}
-	if seq, ok, _ := ReadMRSeq(h.Env.Dir); ok {
+	if haveSeq {
 		h.writeStatus(seq, NewStatus(h.Env.Name, "Disable", StatusSuccess, 0,
 			ServiceName+" stopped; installed certificates stay in place", h.Now()))
+	}
+	if err := WriteHeartbeatStatus(h.Env.HeartbeatFile, HeartbeatNotReady,
+		"disabled: "+ServiceName+" is stopped and does not start at boot until the next enable; installed certificates stay in place"); err != nil {
+		h.Log.Error("could not write the heartbeat file", "error", err)
 	}
 	h.Log.Info("disabled")
 	return nil
@@ -142,11 +179,14 @@ func (h *Handler) Disable(ctx context.Context) error {
 // certificates stay, since removing them could break what uses them,
 // unless the last settings handed to the service set
 // removeCertificatesOnUninstall: then, once the service is gone, every
-// version akvvm installed of each observed certificate is removed. A failed
-// removal is logged and returned, and the handler state is kept so that
-// running uninstall again retries it; the service is removed regardless.
-// The certificates also stay when another version's handler directory is
-// present: the guest agent uninstalls the old version during an update.
+// version akvvm installed is removed: of each certificate any enable
+// handed to the service (state/certificates.json), of the current
+// settings, and whatever else the store says akvvm installed at those
+// targets. A failed removal is logged and returned, and the handler state
+// is kept so that running uninstall again retries it; the service is
+// removed regardless. The certificates also stay when another version's
+// handler directory is present: the guest agent uninstalls the old
+// version during an update.
 func (h *Handler) Uninstall(ctx context.Context) error {
 	if err := h.Service.Uninstall(ctx); err != nil {
 		return fmt.Errorf("remove the %s service: %w", ServiceName, err)
@@ -167,9 +207,9 @@ func (h *Handler) Uninstall(ctx context.Context) error {
 	return nil
 }
 
-// removeCertificates removes what akvvm installed for each certificate of
-// the service's settings when they set removeCertificatesOnUninstall, and
-// reports whether they did. No settings (never enabled) means nothing to do.
+// removeCertificates removes what akvvm installed when the service's
+// settings set removeCertificatesOnUninstall, and reports whether they
+// did. No settings (never enabled) means nothing to do.
 func (h *Handler) removeCertificates(ctx context.Context) (bool, error) {
 	cfg, err := ReadServiceConfig(h.Env.StateDir())
 	if errors.Is(err, fs.ErrNotExist) {
@@ -194,21 +234,79 @@ func (h *Handler) removeCertificates(ctx context.Context) (bool, error) {
 	if h.NewStore == nil {
 		return true, errors.New("this build has no certificate store to remove certificates from")
 	}
+	certs, err := ReadHanded(h.Env.StateDir())
+	if err != nil {
+		// The current settings and the store still name what they can.
+		h.Log.Warn("certificates only earlier settings named may stay", "error", err)
+	}
+	certs, _ = mergeHanded(certs, handed(settings))
 	st, err := h.NewStore(h.Log)
 	if err != nil {
 		return true, fmt.Errorf("open the certificate store: %w", err)
 	}
 	var errs []error
+	if en, ok := st.(store.Enumerator); ok {
+		var found []HandedCertificate
+		for _, t := range targets(certs) {
+			refs, err := en.Owned(ctx, t)
+			if err != nil {
+				errs = append(errs, fmt.Errorf("list what akvvm installed at %s: %w", describeTarget(t), err))
+			}
+			for _, ref := range refs {
+				found = append(found, HandedCertificate{Ref: ref, Target: t})
+			}
+		}
+		// What the store found adds to the list; a recorded target (with
+		// its link name) wins for a certificate known both ways.
+		certs = mergeMissing(certs, found)
+	}
 	n := 0
-	for _, c := range agent.SpecFromSettings(settings).Certificates {
+	for _, c := range certs {
 		removed, err := st.Remove(ctx, c.Target, c.Ref)
 		n += len(removed)
 		if err != nil {
-			errs = append(errs, fmt.Errorf("%s: %w", c.URL, err))
+			errs = append(errs, fmt.Errorf("%s at %s: %w", c.name(), describeTarget(c.Target), err))
 		}
 	}
-	h.Log.Info("removed the certificate versions akvvm installed (removeCertificatesOnUninstall)", "versions", n)
+	h.Log.Info("removed the certificate versions akvvm installed (removeCertificatesOnUninstall)", "versions", n, "certificates", len(certs))
 	return true, errors.Join(errs...)
+}
+
+// targets returns the distinct targets of certs (by location and store).
+func targets(certs []HandedCertificate) []store.Target {
+	seen := map[[2]string]bool{}
+	var out []store.Target
+	for _, c := range certs {
+		k := [2]string{c.Target.Location, c.Target.StoreName}
+		if !seen[k] {
+			seen[k] = true
+			out = append(out, store.Target{Location: c.Target.Location, StoreName: c.Target.StoreName})
+		}
+	}
+	return out
+}
+
+// mergeMissing adds the certificates of more that known lacks.
+func mergeMissing(known, more []HandedCertificate) []HandedCertificate {
+	have := map[[4]string]bool{}
+	for _, c := range known {
+		have[c.key()] = true
+	}
+	for _, c := range more {
+		if !have[c.key()] {
+			have[c.key()] = true
+			known = append(known, c)
+		}
+	}
+	return known
+}
+
+// describeTarget names a target in messages.
+func describeTarget(t store.Target) string {
+	if t.StoreName != "" {
+		return t.Location + `\` + t.StoreName
+	}
+	return t.Location
 }
 
 // UpdatingFromEnv names the previous version during update.

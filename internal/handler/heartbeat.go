@@ -26,14 +26,30 @@ type heartbeatBody struct {
 	FormattedMessage Message `json:"formattedMessage"`
 }
 
+// The guest agent's handler status values a heartbeat may carry.
+const (
+	HeartbeatReady    = "Ready"
+	HeartbeatNotReady = "NotReady"
+)
+
 // WriteHeartbeat writes the heartbeat file: status "Ready" while the
 // service runs, with msg as the handler message.
 func WriteHeartbeat(path, msg string) error {
+	return WriteHeartbeatStatus(path, HeartbeatReady, msg)
+}
+
+// WriteHeartbeatStatus writes the heartbeat file with status (HeartbeatReady
+// or HeartbeatNotReady) and msg as the handler message.
+func WriteHeartbeatStatus(path, status, msg string) error {
 	if path == "" {
 		return nil
 	}
+	code := 0
+	if status != HeartbeatReady {
+		code = 1
+	}
 	data, err := json.MarshalIndent([]heartbeat{{Version: 1.0, Heartbeat: heartbeatBody{
-		Status: "Ready", FormattedMessage: Message{Lang: "en-US", Message: truncate(msg, maxMessage)},
+		Status: status, Code: code, FormattedMessage: Message{Lang: "en-US", Message: truncate(msg, maxMessage)},
 	}}}, "", "  ")
 	if err != nil {
 		return fmt.Errorf("encode the heartbeat: %w", err)
@@ -45,4 +61,17 @@ func WriteHeartbeat(path, msg string) error {
 		return fmt.Errorf("write the heartbeat file: %w", err)
 	}
 	return nil
+}
+
+// ReadHeartbeat returns the status and message of the heartbeat file.
+func ReadHeartbeat(path string) (status, msg string, err error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return "", "", fmt.Errorf("read the heartbeat file: %w", err)
+	}
+	var hb []heartbeat
+	if err := json.Unmarshal(data, &hb); err != nil || len(hb) != 1 {
+		return "", "", fmt.Errorf("heartbeat file %s is not a one-element JSON array: %w", path, err)
+	}
+	return hb[0].Heartbeat.Status, hb[0].Heartbeat.FormattedMessage.Message, nil
 }

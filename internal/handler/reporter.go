@@ -18,7 +18,9 @@ type Agent interface {
 // Reporter runs the agent as the extension's service and keeps the
 // <seq>.status and heartbeat files current: at the end of every pass of
 // the agent (before it goes on), after every certificate it checks, and
-// every HeartbeatInterval.
+// every HeartbeatInterval. Once disable left the stopped marker it writes
+// nothing, and it stops the agent at the next HeartbeatInterval (where no
+// service manager stopped it).
 type Reporter struct {
 	env      *Environment
 	seq      int
@@ -30,11 +32,16 @@ type Reporter struct {
 	agent Agent
 	// Written, when set, is called after each status write (tests).
 	Written func(StatusItem)
+	// stopped reports whether disable left the stopped marker.
+	stopped func() bool
+	// quiet is set once the skipped writes were logged.
+	quiet bool
 }
 
 // NewReporter returns a reporter writing the status of seq.
 func NewReporter(env *Environment, seq int, log *slog.Logger) *Reporter {
-	return &Reporter{env: env, seq: seq, log: log, kick: make(chan struct{}, 1), interval: HeartbeatInterval}
+	return &Reporter{env: env, seq: seq, log: log, kick: make(chan struct{}, 1), interval: HeartbeatInterval,
+		stopped: func() bool { return isStopped(env.StateDir()) }}
 }
 
 // Progress writes the status at the end of a pass and asks for a write
@@ -50,11 +57,14 @@ func (r *Reporter) Progress(done, total int) {
 	}
 }
 
-// Run runs a until ctx is cancelled, reporting as it goes.
+// Run runs a until ctx is cancelled or the extension is disabled,
+// reporting as it goes.
 func (r *Reporter) Run(ctx context.Context, a Agent) error {
 	r.mu.Lock()
 	r.agent = a
 	r.mu.Unlock()
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
 	done := make(chan error, 1)
 	go func() { done <- a.Run(ctx) }()
 	r.report()
@@ -68,6 +78,12 @@ func (r *Reporter) Run(ctx context.Context, a Agent) error {
 		case <-r.kick:
 			r.report()
 		case <-tick.C:
+			if r.stopped() {
+				r.log.Info("the extension was disabled (state/stopped is present): stopping the agent; the next enable starts the service again")
+				cancel()
+				<-done
+				return nil
+			}
 			r.report()
 		}
 	}
@@ -78,6 +94,14 @@ func (r *Reporter) report() {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if r.agent == nil {
+		return
+	}
+	if r.stopped() {
+		// Disable wrote the status and heartbeat; they stay.
+		if !r.quiet {
+			r.quiet = true
+			r.log.Info("the extension is disabled (state/stopped is present): the status and heartbeat files stay as disable wrote them")
+		}
 		return
 	}
 	st := r.agent.Status()

@@ -19,12 +19,14 @@ const ServiceName = "akvvm_service"
 // ServiceManager installs and controls the service that runs
 // "akvvm handler service".
 type ServiceManager interface {
-	// Install registers the service to run binary and to start at boot,
-	// without starting it. Installing again replaces the registration.
+	// Install registers the service to run binary, neither starting it
+	// nor starting it at boot. Installing again replaces the registration.
 	Install(ctx context.Context, binary string) error
-	// Restart starts the service, or restarts it when it runs.
+	// Restart makes the service start at boot and starts it, or restarts
+	// it when it runs.
 	Restart(ctx context.Context) error
-	// Stop stops the service; stopping a stopped service succeeds.
+	// Stop stops the service and keeps it from starting at boot; stopping
+	// a stopped service succeeds.
 	Stop(ctx context.Context) error
 	// Uninstall stops the service and removes its registration; removing
 	// a missing service succeeds.
@@ -66,7 +68,8 @@ func RenderUnit(tmpl, binary string) (string, error) {
 	return strings.ReplaceAll(tmpl, "@BINARY@", binary), nil
 }
 
-// Install writes the unit file, reloads systemd and enables the unit at boot.
+// Install writes the unit file and reloads systemd. The unit is not
+// enabled: enable enables it, disable disables it again.
 func (s Systemd) Install(ctx context.Context, binary string) error {
 	unit, err := RenderUnit(s.Unit, binary)
 	if err != nil {
@@ -78,17 +81,22 @@ func (s Systemd) Install(ctx context.Context, binary string) error {
 	if err := fsutil.WriteFileAtomic(filepath.Join(s.UnitDir, UnitName), []byte(unit), 0o644); err != nil {
 		return fmt.Errorf("write the systemd unit: %w", err)
 	}
-	if err := s.systemctl(ctx, "daemon-reload"); err != nil {
-		return err
-	}
-	return s.systemctl(ctx, "enable", UnitName)
+	return s.systemctl(ctx, "daemon-reload")
 }
 
-// Restart (re)starts the unit.
-func (s Systemd) Restart(ctx context.Context) error { return s.systemctl(ctx, "restart", UnitName) }
+// Restart enables the unit at boot and (re)starts it.
+func (s Systemd) Restart(ctx context.Context) error {
+	if err := s.systemctl(ctx, "enable", UnitName); err != nil {
+		return err
+	}
+	return s.systemctl(ctx, "restart", UnitName)
+}
 
-// Stop stops the unit.
-func (s Systemd) Stop(ctx context.Context) error { return s.systemctl(ctx, "stop", UnitName) }
+// Stop disables the unit at boot and stops it. Both are tried: a unit that
+// does not stop still does not come back at the next boot.
+func (s Systemd) Stop(ctx context.Context) error {
+	return errors.Join(s.systemctl(ctx, "disable", UnitName), s.systemctl(ctx, "stop", UnitName))
+}
 
 // Uninstall stops and disables the unit and removes its file.
 func (s Systemd) Uninstall(ctx context.Context) error {
@@ -143,6 +151,28 @@ func (m Manual) Stop(context.Context) error {
 
 // Uninstall does nothing.
 func (m Manual) Uninstall(context.Context) error { return nil }
+
+// ErrNoServiceManager is matched by the errors of Unavailable.
+var ErrNoServiceManager = errors.New("no service manager")
+
+// Unavailable is the service manager of a machine that has none akvvm can
+// use (Linux without systemd): every call fails with Reason, which says
+// what to do instead.
+type Unavailable struct{ Reason string }
+
+func (u Unavailable) err() error { return fmt.Errorf("%w: %s", ErrNoServiceManager, u.Reason) }
+
+// Install fails with the reason.
+func (u Unavailable) Install(context.Context, string) error { return u.err() }
+
+// Restart fails with the reason.
+func (u Unavailable) Restart(context.Context) error { return u.err() }
+
+// Stop fails with the reason.
+func (u Unavailable) Stop(context.Context) error { return u.err() }
+
+// Uninstall fails with the reason.
+func (u Unavailable) Uninstall(context.Context) error { return u.err() }
 
 // SystemdRunning reports whether the machine was booted with systemd.
 func SystemdRunning() bool {

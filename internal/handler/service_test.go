@@ -51,9 +51,13 @@ func TestSystemdInstallAndUninstall(t *testing.T) {
 	if _, err := os.Stat(filepath.Join(dir, "akvvm_service.service")); !errors.Is(err, os.ErrNotExist) {
 		t.Errorf("unit file left behind: %v", err)
 	}
+	// Install does not enable the unit at boot; enable (Restart) does and
+	// disable (Stop) undoes it, so a disabled extension stays stopped
+	// across reboots.
 	want := []string{
-		"systemctl daemon-reload", "systemctl enable akvvm_service.service",
-		"systemctl restart akvvm_service.service", "systemctl stop akvvm_service.service",
+		"systemctl daemon-reload",
+		"systemctl enable akvvm_service.service", "systemctl restart akvvm_service.service",
+		"systemctl disable akvvm_service.service", "systemctl stop akvvm_service.service",
 		"systemctl stop akvvm_service.service", "systemctl disable akvvm_service.service", "systemctl daemon-reload",
 	}
 	if !slices.Equal(rec.calls, want) {
@@ -83,5 +87,33 @@ func TestRenderUnitRejectsUnsafePaths(t *testing.T) {
 	}
 	if _, err := RenderUnit("[Service]\n", "/bin/akvvm"); err == nil {
 		t.Error("a template without @BINARY@ accepted")
+	}
+}
+
+// A unit that cannot be disabled is still stopped, and the error names
+// the failed call.
+func TestSystemdStopStopsWhenDisableFails(t *testing.T) {
+	rec := &recorder{fail: "systemctl disable akvvm_service.service"}
+	s := Systemd{UnitDir: tempDir(t), Unit: testUnit, Run: rec.run}
+	err := s.Stop(context.Background())
+	if err == nil || !strings.Contains(err.Error(), "systemctl disable") {
+		t.Errorf("Stop = %v, want the disable failure", err)
+	}
+	if !slices.Contains(rec.calls, "systemctl stop akvvm_service.service") {
+		t.Errorf("calls = %v: the unit was not stopped", rec.calls)
+	}
+}
+
+// Without a service manager every command fails with the reason, which
+// callers match as ErrNoServiceManager.
+func TestUnavailableFailsEveryCallWithTheReason(t *testing.T) {
+	u := Unavailable{Reason: "systemd is not running: set AKVVM_SERVICE_MANAGER=manual"}
+	ctx := context.Background()
+	for name, err := range map[string]error{
+		"install": u.Install(ctx, "/bin/akvvm"), "restart": u.Restart(ctx), "stop": u.Stop(ctx), "uninstall": u.Uninstall(ctx),
+	} {
+		if !errors.Is(err, ErrNoServiceManager) || !strings.Contains(err.Error(), "AKVVM_SERVICE_MANAGER=manual") {
+			t.Errorf("%s = %v", name, err)
+		}
 	}
 }

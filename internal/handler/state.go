@@ -47,7 +47,11 @@ func WriteServiceConfig(stateDir string, c ServiceConfig) error {
 	return fsutil.WriteFileAtomic(filepath.Join(stateDir, serviceConfigFile), append(data, '\n'), 0o600)
 }
 
-// ReadServiceConfig reads what enable stored for the service.
+// ServiceConfigPath is where enable stores the service's settings.
+func ServiceConfigPath(stateDir string) string { return filepath.Join(stateDir, serviceConfigFile) }
+
+// ReadServiceConfig reads what enable stored for the service; without
+// one the error matches fs.ErrNotExist.
 func ReadServiceConfig(stateDir string) (ServiceConfig, error) {
 	var c ServiceConfig
 	data, err := os.ReadFile(filepath.Join(stateDir, serviceConfigFile))
@@ -74,6 +78,13 @@ func setStopped(stateDir string, stopped bool) error {
 	}
 	return fsutil.WriteFileAtomic(p, []byte("1"), 0o600)
 }
+
+// StoppedMarkerPath is the marker that keeps the service from running.
+func StoppedMarkerPath(stateDir string) string { return filepath.Join(stateDir, stoppedMarker) }
+
+// IsStopped reports whether the service is meant to be stopped: disable,
+// and install until the first enable, leave the marker state/stopped.
+func IsStopped(stateDir string) bool { return isStopped(stateDir) }
 
 func isStopped(stateDir string) bool {
 	_, err := os.Stat(filepath.Join(stateDir, stoppedMarker))

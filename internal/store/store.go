@@ -154,6 +154,15 @@ type Recoverer interface {
 	Recover(ctx context.Context, targets []Target) error
 }
 
+// Enumerator is a Store that names every certificate akvvm installed at a
+// target, whatever settings installed it. Uninstall uses it to remove
+// certificates that no recorded settings name any more.
+type Enumerator interface {
+	// Owned returns the certificates akvvm installed at t; none when it
+	// installed nothing there.
+	Owned(ctx context.Context, t Target) ([]Ref, error)
+}
+
 // Thumbprint returns the upper-case hex SHA-1 of a DER certificate, as
 // Windows shows it; every store and status names certificates this way.
 func Thumbprint(der []byte) string {

@@ -22,6 +22,17 @@ type Config struct {
 	// service command line.
 	Exe  string
 	Args []string
+	// DemandStart registers the service to start only when asked
+	// (SetStartType makes it start at boot); otherwise it starts at boot.
+	DemandStart bool
+}
+
+// startType is the start type c asks for.
+func (c Config) startType() uint32 {
+	if c.DemandStart {
+		return windows.SERVICE_DEMAND_START
+	}
+	return windows.SERVICE_AUTO_START
 }
 
 // pollInterval is how often a state change is checked.
@@ -35,7 +46,8 @@ func connect() (*mgr.Mgr, error) {
 	return m, nil
 }
 
-// Install creates the service with automatic start and restart on failure,
+// Install creates the service with automatic start (or demand start, as c
+// says) and restart on failure,
 // or updates its command line and names when it exists (without stopping
 // it). Recovery actions that cannot be set are logged, not fatal.
 func Install(c Config, log *slog.Logger) error {
@@ -44,7 +56,7 @@ func Install(c Config, log *slog.Logger) error {
 		return err
 	}
 	defer m.Disconnect()
-	cfg := mgr.Config{DisplayName: c.DisplayName, Description: c.Description, StartType: mgr.StartAutomatic}
+	cfg := mgr.Config{DisplayName: c.DisplayName, Description: c.Description, StartType: c.startType()}
 	s, err := m.OpenService(c.Name)
 	if err == nil {
 		// Not s.Config/UpdateConfig: they query configuration levels
@@ -90,7 +102,7 @@ func update(s *mgr.Service, c Config) error {
 	if err != nil {
 		return err
 	}
-	if err := windows.ChangeServiceConfig(s.Handle, windows.SERVICE_NO_CHANGE, windows.SERVICE_AUTO_START,
+	if err := windows.ChangeServiceConfig(s.Handle, windows.SERVICE_NO_CHANGE, c.startType(),
 		windows.SERVICE_NO_CHANGE, bin, nil, nil, nil, nil, nil, disp); err != nil {
 		return err
 	}
@@ -100,6 +112,25 @@ func update(s *mgr.Service, c Config) error {
 	}
 	d := windows.SERVICE_DESCRIPTION{Description: desc}
 	return windows.ChangeServiceConfig2(s.Handle, windows.SERVICE_CONFIG_DESCRIPTION, (*byte)(unsafe.Pointer(&d)))
+}
+
+// SetStartType makes the service start at boot (automatic) or only when
+// asked (demand start).
+func SetStartType(name string, automatic bool) error {
+	start := uint32(windows.SERVICE_DEMAND_START)
+	if automatic {
+		start = windows.SERVICE_AUTO_START
+	}
+	_, err := withService(name, func(s *mgr.Service) (struct{}, error) {
+		// Not s.UpdateConfig: it queries configuration levels Wine does
+		// not implement.
+		if err := windows.ChangeServiceConfig(s.Handle, windows.SERVICE_NO_CHANGE, start,
+			windows.SERVICE_NO_CHANGE, nil, nil, nil, nil, nil, nil, nil); err != nil {
+			return struct{}{}, fmt.Errorf("set the start type of service %s: %w", name, err)
+		}
+		return struct{}{}, nil
+	})
+	return err
 }
 
 // CommandLine returns the installed service's command line.

@@ -26,11 +26,20 @@ type guestAgent struct {
 	dir, version string
 	env          *handler.Environment
 	manifest     packaging.HandlerManifest
+	// managerEnv picks the service manager of the commands; nil means
+	// AKVVM_SERVICE_MANAGER=manual (the test runs the service itself).
+	managerEnv []string
 }
 
 func newGuestAgent(t *testing.T, version string) *guestAgent {
 	t.Helper()
-	root := t.TempDir()
+	return newGuestAgentIn(t, t.TempDir(), version)
+}
+
+// newGuestAgentIn is newGuestAgent under root, where another version of
+// the extension may already be (an update).
+func newGuestAgentIn(t *testing.T, root, version string) *guestAgent {
+	t.Helper()
 	name := "Microsoft.Azure.KeyVault.KeyVaultForLinux"
 	g := &guestAgent{dir: filepath.Join(root, "waagent", name+"-"+version), version: version}
 	g.env = &handler.Environment{
@@ -86,9 +95,13 @@ func (g *guestAgent) run(t *testing.T, op string, seq int) (string, int) {
 	cmd.Dir = g.dir
 	cmd.Env = append(os.Environ(),
 		"AZURE_GUEST_AGENT_EXTENSION_PATH="+g.dir,
-		"AZURE_GUEST_AGENT_EXTENSION_VERSION="+g.version,
+		"AZURE_GUEST_AGENT_EXTENSION_VERSION="+g.version)
+	if g.managerEnv != nil {
+		cmd.Env = append(cmd.Env, g.managerEnv...)
+	} else {
 		// No systemd in the test machine: the test runs the service itself.
-		"AKVVM_SERVICE_MANAGER=manual")
+		cmd.Env = append(cmd.Env, "AKVVM_SERVICE_MANAGER=manual")
+	}
 	if seq >= 0 {
 		cmd.Env = append(cmd.Env, "ConfigSequenceNumber="+strconv.Itoa(seq))
 	}

@@ -3,7 +3,9 @@
 package e2e
 
 import (
+	"bytes"
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -163,6 +165,32 @@ func (g *winGuestAgent) serviceProcesses(t *testing.T) []string {
 	return found
 }
 
+// Service start types in the registry (the Start value).
+const (
+	autoStart   = 2
+	demandStart = 3
+)
+
+// startType returns the Start value of akvvm_service in the registry of
+// the Wine prefix's service control manager.
+func (g *winGuestAgent) startType(t *testing.T) int {
+	t.Helper()
+	out, errOut, code := g.w.run(t, "reg", "query", `HKLM\System\CurrentControlSet\Services\`+handler.ServiceName, "/v", "Start")
+	if code != 0 {
+		t.Fatalf("reg query Start: exit %d\n%s%s", code, out, errOut)
+	}
+	for _, f := range strings.Fields(out) {
+		if v, ok := strings.CutPrefix(f, "0x"); ok {
+			n, err := strconv.ParseInt(v, 16, 32)
+			if err == nil {
+				return int(n)
+			}
+		}
+	}
+	t.Fatalf("no Start value in:\n%s", out)
+	return 0
+}
+
 // serviceRegistered reports whether akvvm_service is in the registry of
 // the Wine prefix's service control manager.
 func (g *winGuestAgent) serviceRegistered(t *testing.T) (bool, string) {
@@ -175,7 +203,10 @@ func (g *winGuestAgent) serviceRegistered(t *testing.T) (bool, string) {
 // Windows guest agent does: install → enable (seq 0, 4.0 settings) →
 // transitioning, then success with the certificate's version and
 // thumbprint → the certificate in LocalMachine\MY, read back by another
-// process → disable (service stopped) → uninstall (service gone).
+// process → disable (service stopped, demand start, NotReady heartbeat) →
+// the service started anyway through the service control manager ends at
+// once and leaves the Disable status → enable again (automatic start,
+// Ready) → uninstall (service gone).
 func TestWindowsHandlerUnderWine(t *testing.T) {
 	w := needWine(t)
 	vault := "winhandler" + randomHex(t, 4)
@@ -214,6 +245,9 @@ func TestWindowsHandlerUnderWine(t *testing.T) {
 	}
 	if procs := g.serviceProcesses(t); len(procs) > 0 {
 		t.Errorf("install started the service: %v", procs)
+	}
+	if start := g.startType(t); start != demandStart {
+		t.Errorf("after install the service's start type is %#x, want demand start (%#x): a boot before the first enable would start it", start, demandStart)
 	}
 
 	// Key Vault answers 503 until the fault is removed: the service keeps
@@ -262,6 +296,9 @@ func TestWindowsHandlerUnderWine(t *testing.T) {
 	}
 	// Read back by another Windows process through crypt32.
 	wf.checkInstalled(t, w.dumpStores(t), "LocalMachine", "MY", "web", web)
+	if start := g.startType(t); start != autoStart {
+		t.Errorf("after enable the service's start type is %#x, want automatic (%#x)", start, autoStart)
+	}
 
 	// The same goal state again: nothing happens.
 	if out, code := g.run(t, "enable", 0); code != 0 || !strings.Contains(out, "already processed") {
@@ -282,6 +319,54 @@ func TestWindowsHandlerUnderWine(t *testing.T) {
 	if d := w.dumpStores(t); len(d.versions("LocalMachine", "MY", vault, "web")) != 1 {
 		t.Errorf("disable removed the installed certificate")
 	}
+	if start := g.startType(t); start != demandStart {
+		t.Errorf("after disable the service's start type is %#x, want demand start (%#x): it would start at the next boot", start, demandStart)
+	}
+	hbStatus, hbMsg, err := handler.ReadHeartbeat(g.env.HeartbeatFile)
+	if err != nil || hbStatus != handler.HeartbeatNotReady || !strings.Contains(hbMsg, "disabled") {
+		t.Errorf("heartbeat after disable = %s %q, %v; want NotReady, disabled", hbStatus, hbMsg, err)
+	}
+	// Started anyway through the service control manager (as a boot with a
+	// stale start type would): the service ends at once without polling,
+	// and the Disable status and the heartbeat stay as disable wrote them.
+	disabledStatus, err := os.ReadFile(handler.StatusPath(g.env.StatusFolder, 0))
+	if err != nil {
+		t.Fatal(err)
+	}
+	disabledBeat, err := os.ReadFile(g.env.HeartbeatFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, errOut, code := w.run(t, "net", "start", handler.ServiceName)
+	t.Logf("net start %s while disabled: exit %d\n%s%s", handler.ServiceName, code, out, errOut)
+	waitFor(t, "the service started while disabled to end", func() (bool, string) {
+		log, _ := os.ReadFile(filepath.Join(g.env.LogFolder, "akvvm_service.log"))
+		procs := g.serviceProcesses(t)
+		said := strings.Contains(string(log), "state/stopped is present")
+		st, _ := os.ReadFile(handler.StatusPath(g.env.StatusFolder, 0))
+		return len(procs) == 0 && said, fmt.Sprintf("service processes %q, logged why it ends: %v, 0.status: %s", procs, said, st)
+	})
+	if now, _ := os.ReadFile(handler.StatusPath(g.env.StatusFolder, 0)); !bytes.Equal(now, disabledStatus) {
+		t.Errorf("a start while disabled changed the Disable status:\n%s", now)
+	}
+	if now, _ := os.ReadFile(g.env.HeartbeatFile); !bytes.Equal(now, disabledBeat) {
+		t.Errorf("a start while disabled changed the heartbeat:\n%s", now)
+	}
+	// The guest agent enables again (the same goal state): the service
+	// runs and starts at boot again.
+	if out, code := g.run(t, "enable", 0); code != 0 {
+		t.Fatalf("enable after disable: exit %d\n%s", code, out)
+	}
+	if start := g.startType(t); start != autoStart {
+		t.Errorf("after enable again the service's start type is %#x, want automatic (%#x)", start, autoStart)
+	}
+	waitFor(t, "a Ready heartbeat after enable again", func() (bool, string) {
+		status, msg, err := handler.ReadHeartbeat(g.env.HeartbeatFile)
+		return err == nil && status == handler.HeartbeatReady, status + " " + msg
+	})
+	g.waitStatus(t, 0, "success after enable again", func(st handler.StatusItem) bool {
+		return st.Status.Operation == "Enable" && st.Status.Status == handler.StatusSuccess
+	})
 
 	if out, code := g.run(t, "uninstall", -1); code != 0 {
 		t.Fatalf("uninstall: exit %d\n%s", code, out)
