@@ -1,6 +1,7 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -78,6 +79,10 @@ func (f *agentFlags) loadSettings() (*config.Settings, error) {
 		s, err = config.ParseFile(f.settings, config.Options{Schema: schema})
 	}
 	if err != nil {
+		var problems config.Errors
+		if errors.As(err, &problems) && problems.Within() != "" {
+			return nil, fmt.Errorf("settings %s (paths inside %s):\n%w", f.settings, problems.Within(), err)
+		}
 		return nil, fmt.Errorf("settings %s:\n%w", f.settings, err)
 	}
 	return s, nil
