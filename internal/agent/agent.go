@@ -327,7 +327,7 @@ func (a *Agent) describe(err error) string {
 func (a *Agent) Status() Status {
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	s := Status{Identity: a.deps.Identity, Updated: a.clock.Now()}
+	s := Status{Identity: a.deps.Identity, Warnings: a.spec.Warnings, Updated: a.clock.Now()}
 	for _, c := range a.spec.Certificates {
 		s.Certificates = append(s.Certificates, *a.certs[c.Key()])
 	}

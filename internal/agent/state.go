@@ -67,9 +67,11 @@ func (c CertStatus) CauseText() string {
 
 // Status is the agent's whole state, written to the status file.
 type Status struct {
-	Phase        Phase        `json:"phase"`
-	Message      string       `json:"message"`
-	Identity     string       `json:"identity,omitempty"`
+	Phase    Phase  `json:"phase"`
+	Message  string `json:"message"`
+	Identity string `json:"identity,omitempty"`
+	// Warnings are what the settings needed repaired or ignored.
+	Warnings     []string     `json:"warnings,omitempty"`
 	Updated      time.Time    `json:"updated"`
 	Certificates []CertStatus `json:"certificates"`
 }
