@@ -75,7 +75,7 @@ func (h *Handler) Enable(ctx context.Context) (EnableResult, error) {
 		res.Unchanged = true
 		return res, nil
 	}
-	cfg, err := h.settingsFor(seq)
+	cfg, warnings, err := h.settingsFor(seq)
 	if err != nil {
 		h.writeStatus(seq, NewStatus(h.Env.Name, "Enable", StatusError, 1, err.Error(), h.Now()))
 		// The same settings would fail again: record them as processed.
@@ -84,8 +84,12 @@ func (h *Handler) Enable(ctx context.Context) (EnableResult, error) {
 	if err := WriteServiceConfig(state, cfg); err != nil {
 		return res, err
 	}
-	h.writeStatus(seq, NewStatus(h.Env.Name, "Enable", StatusTransitioning, 0,
-		fmt.Sprintf("settings of sequence number %d handed to %s; waiting for its first report", seq, ServiceName), h.Now()))
+	handed := NewStatus(h.Env.Name, "Enable", StatusTransitioning, 0,
+		fmt.Sprintf("settings of sequence number %d handed to %s; waiting for its first report", seq, ServiceName), h.Now())
+	if len(warnings) > 0 {
+		handed.Status.SubStatus = []SubStatus{SettingsWarning(warnings)}
+	}
+	h.writeStatus(seq, handed)
 	if err := WriteMRSeq(h.Env.Dir, seq); err != nil {
 		return res, err
 	}
@@ -103,23 +107,27 @@ func (h *Handler) Enable(ctx context.Context) (EnableResult, error) {
 	return res, nil
 }
 
-// settingsFor reads and checks the settings of seq.
-func (h *Handler) settingsFor(seq int) (ServiceConfig, error) {
+// settingsFor reads and checks the settings of seq, and returns what they
+// needed repaired (warnings, logged too). Paths in problems and warnings
+// are inside the public settings, as the operator wrote them.
+func (h *Handler) settingsFor(seq int) (ServiceConfig, []string, error) {
 	data, err := ReadSettings(h.Env.ConfigFolder, seq)
 	if err != nil {
-		return ServiceConfig{}, err
+		return ServiceConfig{}, nil, err
 	}
 	if data == nil {
-		return ServiceConfig{}, fmt.Errorf("the extension has no settings (sequence number %d): set secretsManagementSettings.observedCertificates in the extension's public settings", seq)
+		return ServiceConfig{}, nil, fmt.Errorf("the extension has no settings (sequence number %d): set secretsManagementSettings.observedCertificates in the extension's public settings", seq)
 	}
 	s, err := config.Parse(data, config.Options{Schema: h.Schema})
 	if err != nil {
-		return ServiceConfig{}, fmt.Errorf("the settings of sequence number %d are not valid %s settings:\n%w", seq, h.Schema, err)
+		return ServiceConfig{}, nil, fmt.Errorf("the settings of sequence number %d are not valid %s settings:\n%w", seq, h.Schema, err)
 	}
+	var warnings []string
 	for _, w := range s.Warnings {
 		h.Log.Warn("settings", "problem", w.String())
+		warnings = append(warnings, w.String())
 	}
-	return ServiceConfig{Seq: seq, Platform: string(h.Schema.Platform), SchemaVersion: h.Schema.Version, Settings: data}, nil
+	return ServiceConfig{Seq: seq, Platform: string(h.Schema.Platform), SchemaVersion: h.Schema.Version, Settings: data}, warnings, nil
 }
 
 // Disable stops the service and reports it stopped.
