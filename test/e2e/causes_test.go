@@ -211,6 +211,7 @@ func TestHandlerStatusWith600FailingCertificates(t *testing.T) {
 	var st handler.StatusItem
 	var size int
 	var causes map[string]int
+	var full []byte // one substatus per certificate, unsummarised
 	waitFor(t, "600 certificates checked", func() (bool, string) {
 		data, err := os.ReadFile(handler.StatusPath(g.env.StatusFolder, 0))
 		if err != nil {
@@ -220,6 +221,7 @@ func TestHandlerStatusWith600FailingCertificates(t *testing.T) {
 		if err != nil {
 			return false, err.Error()
 		}
+		full, _ = json.MarshalIndent([]handler.StatusItem{handler.FromAgent(g.env.Name, s)}, "", "  ")
 		causes = map[string]int{}
 		for _, c := range s.Certificates {
 			if c.LastError == "" {
@@ -233,7 +235,7 @@ func TestHandlerStatusWith600FailingCertificates(t *testing.T) {
 		size = len(data)
 		return !strings.Contains(st.Status.FormattedMessage.Message, "not checked yet"), st.Status.FormattedMessage.Message
 	})
-	t.Logf("0.status: %d bytes, %d substatus; %d distinct causes", size, len(st.Status.SubStatus), len(causes))
+	t.Logf("0.status: %d bytes, %d substatus (one per certificate: %d bytes); %d distinct causes", size, len(st.Status.SubStatus), len(full), len(causes))
 	if size > handler.MaxStatusSize {
 		t.Errorf("0.status is %d bytes, over the guest agent's %d", size, handler.MaxStatusSize)
 	}
