@@ -45,6 +45,8 @@ type SubStatus struct {
 	// certificate installed without a problem.
 	state, cause string
 	attempts     int
+	// left is how many certificates a "more" note counts.
+	left int
 }
 
 // StatusBody is the "status" object of a status file.
@@ -213,7 +215,7 @@ func Encode(item StatusItem) ([]byte, error) {
 		last := item.Status.SubStatus[n-1]
 		left := 1
 		if last.Name == moreName {
-			left += last.attempts // the note keeps its count in attempts
+			left += last.left
 			item.Status.SubStatus = item.Status.SubStatus[:n-1]
 		}
 		item.Status.SubStatus = item.Status.SubStatus[:len(item.Status.SubStatus)-1]
@@ -226,7 +228,7 @@ const moreName = "more"
 
 // moreNote says how many certificates the file leaves out.
 func moreNote(n int, status string) SubStatus {
-	return SubStatus{Name: moreName, Status: status, attempts: n, FormattedMessage: Message{Lang: "en-US",
+	return SubStatus{Name: moreName, Status: status, left: n, FormattedMessage: Message{Lang: "en-US",
 		Message: fmt.Sprintf("%d more certificates are not listed here: run akvvm status on the machine for every certificate", n)}}
 }
 
