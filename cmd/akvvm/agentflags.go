@@ -83,7 +83,13 @@ func (f *agentFlags) loadSettings() (*config.Settings, error) {
 		return nil, fmt.Errorf("settings %s: %w", f.settings, err) // unreadable, not invalid: exit 1
 	}
 	if err != nil {
-		return nil, codedError{code: exitInvalidSettings, err: fmt.Errorf("settings %s:\n%w", f.settings, err)}
+		var problems config.Errors
+		if errors.As(err, &problems) && problems.Within() != "" {
+			err = fmt.Errorf("settings %s (paths inside %s):\n%w", f.settings, problems.Within(), err)
+		} else {
+			err = fmt.Errorf("settings %s:\n%w", f.settings, err)
+		}
+		return nil, codedError{code: exitInvalidSettings, err: err}
 	}
 	return s, nil
 }

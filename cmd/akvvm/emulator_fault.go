@@ -26,6 +26,9 @@ listSecrets, setSecret, updateSecret, deleteSecret, token (the identity endpoint
 		Example: `  # The next two gets of secret web answer 429 with Retry-After: 5
   akvvm emulator fault add --op getSecret --secret web --kind status --status 429 --retry-after 5 --count 2
 
+  # Every listing of secret web is refused by the vault firewall
+  akvvm emulator fault add --op listVersions --secret web --kind status --status 403 --inner-code ForbiddenByFirewall --count 0
+
   # The identity endpoint answers 410 until cleared
   akvvm emulator fault add --op token --kind status --status 410`,
 		Args: cobra.NoArgs,
@@ -44,6 +47,8 @@ listSecrets, setSecret, updateSecret, deleteSecret, token (the identity endpoint
 	fl.IntVar(&f.Status, "status", 503, "HTTP status of a status fault")
 	fl.IntVar(&f.RetryAfter, "retry-after", 0, "Retry-After seconds sent with a status fault (0 = none)")
 	fl.StringVar(&f.Code, "code", "", "error code of a status fault (default from the status)")
+	fl.StringVar(&f.InnerCode, "inner-code", "", "innererror code of a status fault, such as ForbiddenByFirewall")
+	fl.StringVar(&f.Message, "message", "", "error message of a status fault")
 	fl.DurationVar(&delay, "delay", time.Second, "wait of a delay fault")
 
 	list := &cobra.Command{

@@ -18,6 +18,9 @@ func printStatusTable(w io.Writer, s agent.Status, now time.Time) error {
 	if s.Identity != "" {
 		fmt.Fprintf(w, "Identity: %s\n", s.Identity)
 	}
+	for _, warning := range s.Warnings {
+		fmt.Fprintf(w, "Settings warning: %s\n", warning)
+	}
 	fmt.Fprintln(w)
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "CERTIFICATE\tVERSION\tTHUMBPRINT\tEXPIRES\tLAST CHECK\tNEXT CHECK\tLAST ERROR")

@@ -35,7 +35,10 @@ extension resource, or the output of "az vm extension show"; "-" reads standard 
 Valid settings: prints what will be watched, where each certificate is installed, which
 identity is used and when success is reported, and exits 0.
 Invalid settings: prints every problem to standard error, each with its JSON path, what is
-wrong and how to fix it, and exits 2.`,
+wrong and how to fix it, and exits 2. Paths are inside the extension's settings, as the operator
+writes them (secretsManagementSettings.observedCertificates[1].url); for a file that wraps the
+settings (the guest agent's file keeps them at runtimeSettings[0].handlerSettings.publicSettings,
+an ARM resource at properties.settings) the first line says where they are.`,
 		Example: `  akvvm validate --settings settings.json
   akvvm validate --settings settings.json --compat 3.0 --platform windows
   akvvm validate --settings /var/lib/waagent/Microsoft.Azure.KeyVault.KeyVaultForLinux-3.0.0/config/0.settings --platform linux
@@ -108,7 +111,11 @@ func printProblems(w io.Writer, file string, schema config.Schema, problems conf
 	if len(problems) > 1 {
 		noun = "problems"
 	}
-	fmt.Fprintf(w, "%s: not valid %s settings (%d %s):\n", displayName(file), schema, len(problems), noun)
+	where := ""
+	if within := problems.Within(); within != "" {
+		where = "; paths are inside " + within + ", where the file keeps the extension's settings"
+	}
+	fmt.Fprintf(w, "%s: not valid %s settings (%d %s%s):\n", displayName(file), schema, len(problems), noun, where)
 	for _, p := range problems {
 		fmt.Fprintf(w, "  - %s\n", p)
 	}
@@ -175,6 +182,9 @@ func printSettings(w io.Writer, file string, s *config.Settings) error {
 	}
 	if len(s.Warnings) > 0 {
 		fmt.Fprintf(&b, "\nWarnings:\n")
+		if s.Within != "" {
+			fmt.Fprintf(&b, "  (paths are inside %s, where the file keeps the extension's settings)\n", s.Within)
+		}
 		for _, p := range s.Warnings {
 			fmt.Fprintf(&b, "  - %s\n", p)
 		}
@@ -225,6 +235,8 @@ func jsonView(s *config.Settings) map[string]any {
 		"identity":     map[string]any{"endpoint": s.Identity.Endpoint, "clientId": s.Identity.ClientID},
 		"certificates": certs,
 		"warnings":     warnings,
+		// Where the file keeps the settings; the warnings' paths are inside it.
+		"settingsPath": s.Within,
 	}
 	if l := s.Logging; l != nil {
 		v["logging"] = map[string]string{"logger": l.Logger, "endpoint": l.Endpoint, "format": l.Format, "servicename": l.ServiceName}

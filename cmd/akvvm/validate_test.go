@@ -95,6 +95,22 @@ func TestValidateBadSettings(t *testing.T) {
 	}
 }
 
+// A guest agent file: the paths are the operator's, and the first line
+// says where the file keeps the settings.
+func TestValidateGuestAgentFileNamesTheOperatorsPaths(t *testing.T) {
+	in := `{"runtimeSettings":[{"handlerSettings":{"publicSettings":{"secretsManagementSettings":{"observedCertificates":[
+  {"url":"https://myvault.vault.azure.net/secrets/a"},{"url":"https://myvault.vault.azure.net/certificates/b"}]}}}}]}`
+	code, _, errOut := runAkvvm(t, in, "validate", "--settings", "-", "--platform", "linux")
+	if code != exitInvalidSettings {
+		t.Fatalf("exit %d, want %d:\n%s", code, exitInvalidSettings, errOut)
+	}
+	lines := strings.Split(strings.TrimSpace(errOut), "\n")
+	if len(lines) != 2 || !strings.Contains(lines[0], "paths are inside runtimeSettings[0].handlerSettings.publicSettings") ||
+		!strings.HasPrefix(lines[1], "  - secretsManagementSettings.observedCertificates[1].url: ") {
+		t.Errorf("stderr:\n%s", errOut)
+	}
+}
+
 func TestValidateStdinJSON(t *testing.T) {
 	in := `{"runtimeSettings":[{"handlerSettings":{"publicSettings":{"secretsManagementSettings":{"observedCertificates":["https://myvault.vault.azure.net/secrets/c"]}}}}]}`
 	code, out, errOut := runAkvvm(t, in, "validate", "--settings", "-", "--platform", "linux", "--compat", "2.0", "--json")

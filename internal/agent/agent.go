@@ -270,16 +270,19 @@ func (a *Agent) record(spec Spec, c CertSpec, res result, err error) {
 		st.Notice = res.notice // a sync that failed before looking keeps the last notice
 	}
 	if err == nil {
-		st.LastSuccess, st.Attempts, st.LastError, st.HTTPStatus, st.ErrorCode, st.Fatal = now, 0, "", 0, "", false
+		st.LastSuccess, st.Attempts, st.LastError, st.Cause, st.HTTPStatus, st.ErrorCode, st.Fatal = now, 0, "", "", 0, "", false
 		st.NextCheck = now.Add(jitter(spec.Interval, a.rand))
 		return
 	}
 	st.Attempts++
 	st.LastError = a.describe(err)
-	st.HTTPStatus, st.ErrorCode = 0, ""
+	st.Cause, st.HTTPStatus, st.ErrorCode = "", 0, ""
 	var kv *keyvault.Error
 	if errors.As(err, &kv) {
 		st.HTTPStatus, st.ErrorCode = kv.StatusCode(), kv.ErrorCode()
+		if cause := strings.Replace(st.LastError, kv.Subject()+": ", "", 1); cause != st.LastError {
+			st.Cause = cause
+		}
 	}
 	var se *syncError
 	permanent, fatal := false, false
@@ -308,11 +311,13 @@ func (a *Agent) record(spec Spec, c CertSpec, res result, err error) {
 		"nextCheck", st.NextCheck, "error", st.LastError)
 }
 
-// describe renders err with the identity when access was refused.
+// describe renders err with the identity when the identity was refused
+// (not when a version is disabled or the vault's network rules refused the
+// machine).
 func (a *Agent) describe(err error) string {
 	msg := err.Error()
 	var kv *keyvault.Error
-	if errors.As(err, &kv) && (kv.StatusCode() == 401 || kv.StatusCode() == 403) && a.deps.Identity != "" {
+	if errors.As(err, &kv) && kv.AccessDenied() && a.deps.Identity != "" {
 		msg += " (identity: " + a.deps.Identity + ")"
 	}
 	return msg
@@ -322,7 +327,7 @@ func (a *Agent) describe(err error) string {
 func (a *Agent) Status() Status {
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	s := Status{Identity: a.deps.Identity, Updated: a.clock.Now()}
+	s := Status{Identity: a.deps.Identity, Warnings: a.spec.Warnings, Updated: a.clock.Now()}
 	for _, c := range a.spec.Certificates {
 		s.Certificates = append(s.Certificates, *a.certs[c.Key()])
 	}
@@ -331,38 +336,130 @@ func (a *Agent) Status() Status {
 	return s
 }
 
-// phase derives the overall state from the certificates (spec.md §4).
+// Limits of the summary in the overall message: it names the causes whole,
+// the certificates only by example.
+const (
+	summaryGroups = 5 // causes named
+	summaryNames  = 3 // certificates named per cause
+)
+
+// phase derives the overall state from the certificates (spec.md §4). The
+// message groups the certificates by cause, so with hundreds of failing
+// certificates it still names every cause (up to summaryGroups) whole.
 func phase(spec Spec, certs []CertStatus) (Phase, string) {
 	var installed int
-	var fatal, pending, notices []string
+	var fatal, pending, unchecked, notices []CertStatus
 	for _, c := range certs {
 		if c.Notice != "" {
-			notices = append(notices, c.Key+": "+c.Notice)
+			notices = append(notices, c)
 		}
 		switch {
 		case c.Installed():
 			installed++
 		case c.Fatal:
-			fatal = append(fatal, fmt.Sprintf("%s: %s", c.Key, c.LastError))
+			fatal = append(fatal, c)
 		case c.LastError != "":
-			pending = append(pending, fmt.Sprintf("%s (attempt %d): %s", c.Key, c.Attempts, c.LastError))
+			pending = append(pending, c)
 		default:
-			pending = append(pending, c.Key+": not checked yet")
+			unchecked = append(unchecked, c)
 		}
 	}
 	total := len(certs)
 	summary := fmt.Sprintf("%d of %d certificates installed", installed, total)
 	if len(notices) > 0 {
-		summary += "; " + strings.Join(notices, "; ")
+		summary += "; " + Summarise(notices, func(c CertStatus) string { return c.Notice }, false)
+	}
+	var waiting []string
+	if len(pending) > 0 {
+		waiting = append(waiting, Summarise(pending, func(c CertStatus) string { return c.CauseText() }, true))
+	}
+	if len(unchecked) > 0 {
+		waiting = append(waiting, Summarise(unchecked, func(CertStatus) string { return "not checked yet" }, false))
 	}
 	switch {
 	case len(fatal) > 0:
-		return Error, "initial sync failed: " + strings.Join(fatal, "; ")
+		return Error, "initial sync failed: " + Summarise(fatal, func(c CertStatus) string { return c.CauseText() }, false)
 	case installed == total:
 		return Success, summary
 	case !spec.InitialSync.Wait:
-		return Success, "not waiting for the initial sync (requireInitialSync is off); " + summary + "; " + strings.Join(pending, "; ")
+		return Success, "not waiting for the initial sync (requireInitialSync is off); " + summary + "; " + strings.Join(waiting, "; ")
 	default:
-		return Transitioning, "initial sync: " + summary + "; waiting for " + strings.Join(pending, "; ")
+		return Transitioning, "initial sync: " + summary + "; waiting for " + strings.Join(waiting, "; ")
 	}
+}
+
+// CauseGroup is the certificates that share one cause.
+type CauseGroup struct {
+	Cause string
+	Certs []CertStatus
+}
+
+// GroupByCause groups certs by cause(c), the largest group first (then by
+// the first certificate's key); the certificates keep their order.
+func GroupByCause(certs []CertStatus, cause func(CertStatus) string) []CauseGroup {
+	var groups []CauseGroup
+	at := map[string]int{}
+	for _, c := range certs {
+		k := cause(c)
+		i, ok := at[k]
+		if !ok {
+			i = len(groups)
+			at[k] = i
+			groups = append(groups, CauseGroup{Cause: k})
+		}
+		groups[i].Certs = append(groups[i].Certs, c)
+	}
+	sort.SliceStable(groups, func(i, j int) bool { return len(groups[i].Certs) > len(groups[j].Certs) })
+	return groups
+}
+
+// Summarise renders certs grouped by cause: "v/web: cause" for one
+// certificate, "412 certificates (v/a, v/b, v/c and 409 more): cause" for
+// many, each cause whole, at most summaryGroups causes and then how many
+// certificates and causes are left out. With attempts, each group says
+// which attempt failed ("(attempt 3)", "(attempts 2 to 5)").
+func Summarise(certs []CertStatus, cause func(CertStatus) string, attempts bool) string {
+	groups := GroupByCause(certs, cause)
+	parts := make([]string, 0, min(len(groups), summaryGroups)+1)
+	for i, g := range groups {
+		if i == summaryGroups {
+			left := 0
+			for _, r := range groups[i:] {
+				left += len(r.Certs)
+			}
+			parts = append(parts, fmt.Sprintf("%d more certificates with %d other causes: run akvvm status", left, len(groups)-i))
+			break
+		}
+		tries := ""
+		if attempts {
+			tries = " " + attemptRange(g.Certs)
+		}
+		if len(g.Certs) == 1 {
+			parts = append(parts, g.Certs[0].Key+tries+": "+g.Cause)
+			continue
+		}
+		names := make([]string, 0, summaryNames)
+		for _, c := range g.Certs[:min(len(g.Certs), summaryNames)] {
+			names = append(names, c.Key)
+		}
+		list := strings.Join(names, ", ")
+		if more := len(g.Certs) - len(names); more > 0 {
+			list += fmt.Sprintf(" and %d more", more)
+		}
+		parts = append(parts, fmt.Sprintf("%d certificates (%s)%s: %s", len(g.Certs), list, tries, g.Cause))
+	}
+	return strings.Join(parts, "; ")
+}
+
+// attemptRange says which attempt of certs failed last: "(attempt 3)" or
+// "(attempts 2 to 5)".
+func attemptRange(certs []CertStatus) string {
+	lo, hi := certs[0].Attempts, certs[0].Attempts
+	for _, c := range certs[1:] {
+		lo, hi = min(lo, c.Attempts), max(hi, c.Attempts)
+	}
+	if lo == hi {
+		return fmt.Sprintf("(attempt %d)", lo)
+	}
+	return fmt.Sprintf("(attempts %d to %d)", lo, hi)
 }

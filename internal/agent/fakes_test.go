@@ -7,12 +7,15 @@ import (
 	"crypto/rand"
 	"crypto/x509"
 	"crypto/x509/pkix"
+	"encoding/json"
 	"encoding/pem"
 	"errors"
 	"fmt"
+	"io"
 	"math/big"
 	"net/http"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -119,7 +122,8 @@ func (s *fakeSource) Get(_ context.Context, _, name, version string) (*keyvault.
 	for _, v := range vs {
 		if v.Version == version {
 			if !v.Enabled { // as Key Vault answers for a disabled version
-				return nil, kvError(http.StatusForbidden, "Forbidden", name)
+				return nil, kvBodyError(http.StatusForbidden, name, version,
+					`{"error":{"code":"Forbidden","message":"Operation get is not allowed on a disabled secret.","innererror":{"code":"SecretDisabled"}}}`)
 			}
 			return keyvault.NewSecret(v, s.values[version]), nil
 		}
@@ -132,6 +136,19 @@ func kvError(status int, code, name string) error {
 	resp := &http.Response{StatusCode: status, Header: http.Header{}, Request: &http.Request{Method: "GET"}}
 	return &keyvault.Error{Op: "get", VaultURL: "https://v.vault.azure.net", Name: name,
 		Err: &azcore.ResponseError{StatusCode: status, ErrorCode: code, RawResponse: resp}}
+}
+
+// kvBodyError builds the error for a response with Key Vault's error body,
+// as the SDK hands it over (azcore keeps only the outer code).
+func kvBodyError(status int, name, version, body string) error {
+	resp := &http.Response{StatusCode: status, Header: http.Header{}, Request: &http.Request{Method: "GET"},
+		Body: io.NopCloser(strings.NewReader(body))}
+	var outer struct {
+		Error struct{ Code string } `json:"error"`
+	}
+	_ = json.Unmarshal([]byte(body), &outer)
+	return keyvault.NewError("get", "https://v.vault.azure.net", name, version,
+		&azcore.ResponseError{StatusCode: status, ErrorCode: outer.Error.Code, RawResponse: resp})
 }
 
 // errAsResponse returns the HTTP response inside a kvError.

@@ -38,6 +38,9 @@ func SpecFromSettings(s *config.Settings) Spec {
 		spec.Certificates = append(spec.Certificates, cs)
 	}
 	uniqueKeys(spec.Certificates)
+	for _, w := range s.Warnings {
+		spec.Warnings = append(spec.Warnings, w.String())
+	}
 	return spec
 }
 

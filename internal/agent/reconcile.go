@@ -399,7 +399,7 @@ func (a *Agent) fetch(ctx context.Context, spec Spec, c CertSpec, v keyvault.Ver
 	if secret == nil || secret.Version.Version != v.Version {
 		var err error
 		if secret, err = a.deps.Source.Get(ctx, c.VaultURL, c.Name, v.Version); err != nil {
-			return nil, classify(err)
+			return nil, classify(disabledContext(err, c))
 		}
 	}
 	bundle, err := certbundle.Decode(secret.Value(), secret.ContentType)
@@ -433,6 +433,21 @@ func (a *Agent) notify(ctx context.Context, e Event) error {
 		}
 	}
 	return errors.Join(errs...)
+}
+
+// disabledContext adds to a refusal of a disabled version what akvvm does
+// about it: a pinned version stays wanted until it is enabled or the pin
+// changes; otherwise the next check lists the versions again and goes on
+// with the newest usable one.
+func disabledContext(err error, c CertSpec) error {
+	var kv *keyvault.Error
+	if !errors.As(err, &kv) || !kv.Disabled() {
+		return err
+	}
+	if c.PinnedVersion != "" {
+		return fmt.Errorf("%w, or pin another version in observedCertificates (this one is pinned)", err)
+	}
+	return fmt.Errorf("%w; until then akvvm goes on with the newest usable version at the next check", err)
 }
 
 // classify marks Key Vault errors that retrying cannot fix.

@@ -24,6 +24,10 @@ type Spec struct {
 	Keep int
 	// VerifyChain checks the chain of every server-auth leaf before install (4.0).
 	VerifyChain bool
+	// Warnings are what the settings needed repaired or ignored (double
+	// encoding, an ignored field), each with its path and fix; the status
+	// carries them.
+	Warnings []string
 }
 
 // InitialSync is the rule for the first download of every certificate.

@@ -35,7 +35,13 @@ type CertStatus struct {
 	Attempts int `json:"attempts,omitempty"`
 	// LastError is the real cause of the last failure, empty after a success.
 	LastError string `json:"lastError,omitempty"`
-	// HTTPStatus and ErrorCode come from the failed call, when there was one.
+	// Cause is LastError without the certificate's own name and vault, so
+	// certificates that failed the same way share it; empty when LastError
+	// names nothing of its own.
+	Cause string `json:"cause,omitempty"`
+	// HTTPStatus and ErrorCode come from the failed call, when there was
+	// one; ErrorCode is Key Vault's most specific code (SecretDisabled
+	// rather than Forbidden).
 	HTTPStatus int    `json:"httpStatus,omitempty"`
 	ErrorCode  string `json:"errorCode,omitempty"`
 	// Notice says what the vault withdrew (disabled, expired or gone
@@ -50,11 +56,22 @@ type CertStatus struct {
 // Installed reports whether some version of the certificate is installed.
 func (c CertStatus) Installed() bool { return c.InstalledVersion != "" }
 
+// CauseText is the cause of the last failure as certificates that failed
+// the same way share it: Cause, or LastError when that is empty.
+func (c CertStatus) CauseText() string {
+	if c.Cause != "" {
+		return c.Cause
+	}
+	return c.LastError
+}
+
 // Status is the agent's whole state, written to the status file.
 type Status struct {
-	Phase        Phase        `json:"phase"`
-	Message      string       `json:"message"`
-	Identity     string       `json:"identity,omitempty"`
+	Phase    Phase  `json:"phase"`
+	Message  string `json:"message"`
+	Identity string `json:"identity,omitempty"`
+	// Warnings are what the settings needed repaired or ignored.
+	Warnings     []string     `json:"warnings,omitempty"`
 	Updated      time.Time    `json:"updated"`
 	Certificates []CertStatus `json:"certificates"`
 }

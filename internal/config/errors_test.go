@@ -234,3 +234,50 @@ func TestClosestField(t *testing.T) {
 		}
 	}
 }
+
+// Paths are the ones the operator wrote: inside the extension's settings,
+// however the file wraps them; Within says where the settings sit.
+func TestPathsAreInsideTheSettingsObject(t *testing.T) {
+	bad := `{"secretsManagementSettings": {"observedCertificates": [{"url": "https://myvault.vault.azure.net/secrets/a"}, {"url": "https://myvault.vault.azure.net/certificates/b"}]}}`
+	for _, tc := range []struct{ name, text, within string }{
+		{"settings object", bad, ""},
+		{"guest agent file", `{"runtimeSettings":[{"handlerSettings":{"protectedSettings":null,"publicSettings":` + bad + `}}]}`, "runtimeSettings[0].handlerSettings.publicSettings"},
+		{"ARM resource", `{"type":"Microsoft.Compute/virtualMachines/extensions","properties":{"type":"KeyVaultForWindows","typeHandlerVersion":"4.0","settings":` + bad + `}}`, "properties.settings"},
+		{"az vm extension show", `{"typePropertiesType":"KeyVaultForWindows","typeHandlerVersion":"4.0","settings":` + bad + `}`, "settings"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			errs := parseErrors(t, win40, tc.text)
+			if len(errs) != 1 {
+				t.Fatalf("problems = %v", errs)
+			}
+			p := errs[0]
+			if p.Path != "secretsManagementSettings.observedCertificates[1].url" || p.Within != tc.within {
+				t.Errorf("path %q within %q, want secretsManagementSettings.observedCertificates[1].url within %q", p.Path, p.Within, tc.within)
+			}
+			if want := strings.TrimPrefix(tc.within+".secretsManagementSettings.observedCertificates[1].url", "."); p.FullPath() != want {
+				t.Errorf("FullPath() = %q, want %q", p.FullPath(), want)
+			}
+			if msg := errs.Error(); !strings.HasPrefix(msg, "secretsManagementSettings.observedCertificates[1].url: ") {
+				t.Errorf("Error() = %q, want the operator's path first", msg)
+			}
+		})
+	}
+
+	// A problem of the wrapper keeps its path from the file's root.
+	errs := parseErrors(t, win40, `{"properties":{"type":"KeyVaultForWindows","typeHandlerVersion":"3.0","settings":`+bad+`}}`)
+	if len(errs) != 2 || errs[0].Path != "properties.typeHandlerVersion" || errs[0].Within != "" || errs[1].Within != "properties.settings" {
+		t.Errorf("problems = %+v", errs)
+	}
+
+	// Double-encoded public settings: the warning is about the settings as
+	// a whole, not the guest agent's wrapper.
+	good := sms(oneCert40)
+	s, err := Parse([]byte(`{"runtimeSettings":[{"handlerSettings":{"publicSettings":`+quoteJSON(t, good)+`}}]}`), Options{Schema: win40})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(s.Warnings) != 1 || s.Warnings[0].Path != "" || !strings.HasPrefix(s.Warnings[0].String(), "the settings are a JSON string that contains the settings object (double-encoded)") ||
+		s.Within != "runtimeSettings[0].handlerSettings.publicSettings" {
+		t.Errorf("warnings %+v within %q", s.Warnings, s.Within)
+	}
+}

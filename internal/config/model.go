@@ -126,6 +126,10 @@ type Settings struct {
 	Logging *Logging
 	// Warnings are problems akvvm worked around, such as double-encoded settings.
 	Warnings []Problem
+	// Within is where the settings object sits in the file, such as
+	// runtimeSettings[0].handlerSettings.publicSettings; empty when the
+	// file is the settings object. Paths in problems are inside it.
+	Within string
 }
 
 // InitialSyncPolicy says when the extension reports success.

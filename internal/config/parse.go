@@ -36,22 +36,27 @@ func Parse(data []byte, opts Options) (*Settings, error) {
 	}
 	r := &report{}
 	var s *Settings
+	within := ""
 	if v, ok := decodeText(data, "", r); ok {
 		if o, prefix, ok := unwrap(v, opts.Schema, r); ok {
+			within = prefix
 			s = parseSettings(o, prefix, opts.Schema, r)
 		}
 	}
+	relativeTo(r.errs, within)
+	relativeTo(r.warns, within)
 	if len(r.errs) > 0 {
 		return nil, r.errs
 	}
 	s.Warnings = r.warns
+	s.Within = within
 	return s, nil
 }
 
 // unwrap finds the settings object inside the forms Parse accepts and
 // returns it with its JSON path.
 func unwrap(v any, s Schema, r *report) (*object, string, bool) {
-	o, ok := r.asObject(v, "", "the settings object")
+	o, ok := r.asSettingsObject(v, "")
 	if !ok {
 		return nil, "", false
 	}
@@ -84,16 +89,23 @@ func unwrap(v any, s Schema, r *report) (*object, string, bool) {
 	return o, "", true
 }
 
-// descend follows keys from o, each of which must hold an object.
+// descend follows keys from o, each of which must hold an object; the
+// last one holds the settings object.
 func descend(o *object, path string, r *report, keys ...string) (*object, string, bool) {
-	for _, k := range keys {
+	for i, k := range keys {
 		p := field(path, k)
 		v, has := o.vals[k]
 		if !has || v == nil {
 			r.add(p, "is missing", "The extension's settings object goes here.")
 			return nil, "", false
 		}
-		next, ok := r.asObject(v, p, "an object")
+		var next *object
+		var ok bool
+		if i == len(keys)-1 {
+			next, ok = r.asSettingsObject(v, p)
+		} else {
+			next, ok = r.asObject(v, p, "an object")
+		}
 		if !ok {
 			return nil, "", false
 		}

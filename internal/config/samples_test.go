@@ -137,7 +137,12 @@ func TestParseDocumentSamples(t *testing.T) {
 					t.Errorf("warning %d = %q, want it to contain %q", i, got.Warnings[i], w)
 				}
 			}
-			got.Warnings = nil
+			if strings.Contains(tt.file, "template") || strings.Contains(tt.file, "schema") {
+				if got.Within != "properties.settings" {
+					t.Errorf("Within = %q, want properties.settings (an ARM resource)", got.Within)
+				}
+			}
+			got.Warnings, got.Within = nil, ""
 			assertSettings(t, got, &tt.want)
 		})
 	}

@@ -34,16 +34,22 @@ const doubleEncodedHint = `The settings were converted to JSON twice, which Powe
 // asObject returns v as an object. A JSON string that contains an object
 // (double-encoded settings) is decoded with a warning.
 func (r *report) asObject(v any, path, what string) (*object, bool) {
+	return r.object(v, path, what, "the value is a JSON string that contains the object (double-encoded); akvvm decoded it")
+}
+
+// asSettingsObject returns v, the extension's settings object (the file,
+// or the part of it that holds the settings), as an object.
+func (r *report) asSettingsObject(v any, path string) (*object, bool) {
+	return r.object(v, path, "the settings object", "the settings are a JSON string that contains the settings object (double-encoded); akvvm decoded it")
+}
+
+func (r *report) object(v any, path, what, decoded string) (*object, bool) {
 	switch t := v.(type) {
 	case *object:
 		return t, true
 	case string:
 		if inner, ok := decodeEmbedded(t); ok {
-			msg := "the value is a JSON string that contains the object (double-encoded); akvvm decoded it"
-			if path == "" {
-				msg = "the settings are a JSON string that contains the settings object (double-encoded); akvvm decoded it"
-			}
-			r.warn(path, msg, doubleEncodedHint)
+			r.warn(path, decoded, doubleEncodedHint)
 			return inner, true
 		}
 	}

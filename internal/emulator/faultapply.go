@@ -32,7 +32,7 @@ func (e *Emulator) applyFault(w http.ResponseWriter, r *http.Request, f Fault, i
 		if code == "" {
 			code = defaultErrorCode(f.Status)
 		}
-		writeAPIError(w, &apiError{status: f.Status, code: code, message: msg})
+		writeAPIError(w, &apiError{status: f.Status, code: code, message: msg, inner: f.InnerCode})
 	case FaultReset:
 		resetConnection(w)
 	case FaultDelay:

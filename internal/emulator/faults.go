@@ -77,6 +77,10 @@ type Fault struct {
 	// Code and Message override the error body of a status fault.
 	Code    string `json:"code,omitempty"`
 	Message string `json:"message,omitempty"`
+	// InnerCode, when set, is sent as the Key Vault error's innererror code
+	// (such as SecretDisabled or ForbiddenByFirewall), as Key Vault gives
+	// the reason of a 403.
+	InnerCode string `json:"innerCode,omitempty"`
 	// Delay is the wait of a delay fault.
 	Delay Duration `json:"delay,omitempty"`
 }

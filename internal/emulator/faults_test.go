@@ -51,6 +51,13 @@ func TestVaultFaults(t *testing.T) {
 				t.Errorf("got %d %s", r.status, r.body)
 			}
 		}},
+		{"403 with an inner code, as Key Vault gives the reason", Fault{Op: OpGetSecret, Kind: FaultStatus, Status: 403, InnerCode: "ForbiddenByFirewall",
+			Message: "Client address is not authorized and caller is not a trusted service."}, func(t *testing.T, r rawResponse) {
+			want := `{"error":{"code":"Forbidden","message":"Client address is not authorized and caller is not a trusted service.","innererror":{"code":"ForbiddenByFirewall"}}}`
+			if r.status != 403 || string(r.body) != want {
+				t.Errorf("got %d %s, want %s", r.status, r.body, want)
+			}
+		}},
 		{"connection reset", Fault{Op: OpGetSecret, Kind: FaultReset}, func(t *testing.T, r rawResponse) {
 			if r.err == nil {
 				t.Errorf("got %d, want a transport error", r.status)

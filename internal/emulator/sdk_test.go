@@ -2,10 +2,13 @@ package emulator
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/http"
 	"testing"
 
+	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
+	"github.com/Azure/azure-sdk-for-go/sdk/azcore/runtime"
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/to"
 	"github.com/Azure/azure-sdk-for-go/sdk/security/keyvault/azsecrets"
 )
@@ -152,6 +155,15 @@ func TestSDKErrors(t *testing.T) {
 	_, err = open.GetSecret(ctx, "db", got.ID.Version(), nil)
 	if st, code := responseErrorCode(t, err); st != http.StatusForbidden || code != "Forbidden" {
 		t.Errorf("get disabled = %d %s, want 403 Forbidden", st, code)
+	}
+	// The body is Key Vault's, byte for byte: the reason is the inner code.
+	var re *azcore.ResponseError
+	if errors.As(err, &re) {
+		body, _ := runtime.Payload(re.RawResponse)
+		want := `{"error":{"code":"Forbidden","message":"Operation get is not allowed on a disabled secret.","innererror":{"code":"SecretDisabled"}}}`
+		if string(body) != want {
+			t.Errorf("get disabled body = %s, want %s", body, want)
+		}
 	}
 
 	// Delete returns the bundle; the secret is then gone.

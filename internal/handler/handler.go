@@ -82,7 +82,7 @@ func (h *Handler) Enable(ctx context.Context) (EnableResult, error) {
 		res.Unchanged = true
 		return res, nil
 	}
-	cfg, settings, err := h.settingsFor(seq)
+	cfg, settings, warnings, err := h.settingsFor(seq)
 	if err != nil {
 		h.writeStatus(seq, NewStatus(h.Env.Name, "Enable", StatusError, 1, err.Error(), h.Now()))
 		// The same settings would fail again: record them as processed.
@@ -99,8 +99,12 @@ func (h *Handler) Enable(ctx context.Context) (EnableResult, error) {
 	if err := WriteServiceConfig(state, cfg); err != nil {
 		return res, err
 	}
-	h.writeStatus(seq, NewStatus(h.Env.Name, "Enable", StatusTransitioning, 0,
-		fmt.Sprintf("settings of sequence number %d handed to %s; waiting for its first report", seq, ServiceName), h.Now()))
+	item := NewStatus(h.Env.Name, "Enable", StatusTransitioning, 0,
+		fmt.Sprintf("settings of sequence number %d handed to %s; waiting for its first report", seq, ServiceName), h.Now())
+	if len(warnings) > 0 {
+		item.Status.SubStatus = []SubStatus{SettingsWarning(warnings)}
+	}
+	h.writeStatus(seq, item)
 	if err := WriteMRSeq(h.Env.Dir, seq); err != nil {
 		return res, err
 	}
@@ -119,23 +123,27 @@ func (h *Handler) Enable(ctx context.Context) (EnableResult, error) {
 	return res, nil
 }
 
-// settingsFor reads and checks the settings of seq.
-func (h *Handler) settingsFor(seq int) (ServiceConfig, *config.Settings, error) {
+// settingsFor reads and checks the settings of seq, and returns them with
+// what they needed repaired (warnings, logged too). Paths in problems and
+// warnings are inside the public settings, as the operator wrote them.
+func (h *Handler) settingsFor(seq int) (ServiceConfig, *config.Settings, []string, error) {
 	data, err := ReadSettings(h.Env.ConfigFolder, seq)
 	if err != nil {
-		return ServiceConfig{}, nil, err
+		return ServiceConfig{}, nil, nil, err
 	}
 	if data == nil {
-		return ServiceConfig{}, nil, fmt.Errorf("the extension has no settings (sequence number %d): set secretsManagementSettings.observedCertificates in the extension's public settings", seq)
+		return ServiceConfig{}, nil, nil, fmt.Errorf("the extension has no settings (sequence number %d): set secretsManagementSettings.observedCertificates in the extension's public settings", seq)
 	}
 	s, err := config.Parse(data, config.Options{Schema: h.Schema})
 	if err != nil {
-		return ServiceConfig{}, nil, fmt.Errorf("the settings of sequence number %d are not valid %s settings:\n%w", seq, h.Schema, err)
+		return ServiceConfig{}, nil, nil, fmt.Errorf("the settings of sequence number %d are not valid %s settings:\n%w", seq, h.Schema, err)
 	}
+	var warnings []string
 	for _, w := range s.Warnings {
 		h.Log.Warn("settings", "problem", w.String())
+		warnings = append(warnings, w.String())
 	}
-	return ServiceConfig{Seq: seq, Platform: string(h.Schema.Platform), SchemaVersion: h.Schema.Version, Settings: data}, s, nil
+	return ServiceConfig{Seq: seq, Platform: string(h.Schema.Platform), SchemaVersion: h.Schema.Version, Settings: data}, s, warnings, nil
 }
 
 // handed lists the certificates of s and where they go.

@@ -10,6 +10,8 @@ import (
 	"time"
 
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
+
+	"github.com/akvvm/akvvm/internal/transport"
 )
 
 const (
@@ -100,7 +102,7 @@ func (c *Credential) attempt(ctx context.Context, resource string) result {
 	defer drain(resp)
 	body, err := io.ReadAll(io.LimitReader(resp.Body, maxBodySize))
 	if err != nil {
-		return c.networkResult(fmt.Errorf("read the response (HTTP %d): %w", resp.StatusCode, err))
+		return c.networkResult(fmt.Errorf("HTTP %d, but %w", resp.StatusCode, transport.NameConnError(c.endpoint.Host, err)))
 	}
 	if resp.StatusCode == http.StatusOK {
 		tok, err := parseToken(body, start)
@@ -147,12 +149,14 @@ func (c *Credential) send(ctx context.Context, resource, apiVersion, authorizati
 }
 
 // networkResult describes a request that got no usable response; those are
-// retried. The URL is dropped from the error: Describe already names it.
+// retried. The URL is dropped from the error: Describe already names it. A
+// connection refused, reset or closed early is named as such, with the host.
 func (c *Credential) networkResult(err error) result {
 	var ue *url.Error
 	if errors.As(err, &ue) {
 		err = ue.Err
 	}
+	err = transport.NameConnError(c.endpoint.Host, err)
 	msg := fmt.Errorf("identity: %s: %w", c.Describe(), err)
 	if hint := networkHint(err, c.endpoint.String() == DefaultEndpoint); hint != "" {
 		msg = fmt.Errorf("%w. %s", msg, hint)

@@ -1,7 +1,9 @@
 package identity
 
 import (
+	"bufio"
 	"errors"
+	"fmt"
 	"net"
 	"net/http"
 	"slices"
@@ -128,6 +130,54 @@ func TestNetworkErrorsRetried(t *testing.T) {
 	var opErr *net.OpError
 	if !errors.As(err, &opErr) {
 		t.Errorf("error does not wrap the *net.OpError: %v", err)
+	}
+}
+
+// A token endpoint that resets the connection or cuts its answer short is
+// named with its host, not only "EOF".
+func TestConnectionFailuresNamed(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		act  func(c *net.TCPConn)
+		want []string
+	}{
+		{"reset", func(c *net.TCPConn) { _ = c.SetLinger(0); c.Close() }, []string{"reset by the peer", "closed by the peer before any response arrived (EOF)"}},
+		{"truncated", func(c *net.TCPConn) {
+			fmt.Fprint(c, "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 400\r\nConnection: close\r\n\r\n{\"access_token\":")
+			c.Close()
+		}, []string{"HTTP 200, but connection to HOST closed before the response was complete (unexpected EOF)"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			l, err := net.Listen("tcp", "127.0.0.1:0")
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer l.Close()
+			go func() {
+				for {
+					conn, err := l.Accept()
+					if err != nil {
+						return
+					}
+					_, _ = http.ReadRequest(bufio.NewReader(conn))
+					tc.act(conn.(*net.TCPConn))
+				}
+			}()
+			host := l.Addr().String()
+			c, _, _ := testCred(t, Options{Endpoint: "http://" + host + "/metadata/identity", MaxRetries: -1,
+				HTTPClient: &http.Client{Transport: &http.Transport{DisableKeepAlives: true}}})
+			_, err = getToken(t, c, vaultScope)
+			if err == nil {
+				t.Fatal("GetToken succeeded")
+			}
+			named := false
+			for _, w := range tc.want {
+				named = named || strings.Contains(err.Error(), strings.ReplaceAll(w, "HOST", host))
+			}
+			if !named || !strings.Contains(err.Error(), "connection to "+host+" ") {
+				t.Errorf("error %q does not name the failure and the host (%q)", err, tc.want)
+			}
+		})
 	}
 }
 

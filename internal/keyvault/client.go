@@ -82,7 +82,7 @@ func (c *Clients) Versions(ctx context.Context, vaultURL, name string) ([]Versio
 	for pager.More() {
 		page, err := pager.NextPage(ctx)
 		if err != nil {
-			return nil, &Error{Op: "list versions of", VaultURL: vaultURL, Name: name, Err: err}
+			return nil, NewError("list versions of", vaultURL, name, "", err)
 		}
 		for _, p := range page.Value {
 			if p != nil {
@@ -101,7 +101,7 @@ func (c *Clients) Get(ctx context.Context, vaultURL, name, version string) (*Sec
 	}
 	resp, err := cl.GetSecret(ctx, name, version, nil)
 	if err != nil {
-		return nil, &Error{Op: "get", VaultURL: vaultURL, Name: name, Version: version, Err: err}
+		return nil, NewError("get", vaultURL, name, version, err)
 	}
 	s := &Secret{Version: versionFrom(resp.ID, resp.Attributes, resp.ContentType, resp.Managed)}
 	if resp.Value != nil {

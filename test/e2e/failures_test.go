@@ -38,8 +38,8 @@ func TestFailureAfterInstallKeepsFilesAndNamesCause(t *testing.T) {
 			breakVault: func(t *testing.T, e *emu) {
 				e.fault(t, emulator.Fault{Op: emulator.OpListVersions, Kind: emulator.FaultStatus, Status: 401, Message: "AKV10032: Invalid issuer."})
 			}},
-		{name: "403 access list without the identity", status: 403, code: "Forbidden", identity: true,
-			mention: []string{"HTTP 403"},
+		{name: "403 access list without the identity", status: 403, code: "ForbiddenByPolicy", identity: true,
+			mention: []string{"HTTP 403 ForbiddenByPolicy", "access policies"},
 			breakVault: func(t *testing.T, e *emu) {
 				other := map[string][]emulator.Permission{"11111111-2222-4333-8444-555555555555": {emulator.PermGet, emulator.PermList}}
 				if err := e.admin.SetAccess(t.Context(), "failvault", other); err != nil {
