@@ -45,6 +45,20 @@ type CertStatus struct {
 	HookError string `json:"hookError,omitempty"`
 	// Fatal marks a failure that ended the initial sync.
 	Fatal bool `json:"fatal,omitempty"`
+	// CheckingSince is when the check in flight started; zero when none is.
+	CheckingSince time.Time `json:"checkingSince,omitzero"`
+	// Attempt is the number of the attempt in flight (Attempts + 1).
+	Attempt int `json:"attempt,omitempty"`
+	// MaxAttempts is how many attempts the initial sync allows before it
+	// reports an error, while the certificate is not installed; 0 when it
+	// retries forever or does not wait.
+	MaxAttempts int `json:"maxAttempts,omitempty"`
+	// LastKnown marks an entry the previous run wrote: this process has
+	// not finished a check of the certificate yet.
+	LastKnown bool `json:"lastKnown,omitempty"`
+
+	// retryNotBefore is the time a Retry-After asked to wait for.
+	retryNotBefore time.Time
 }
 
 // Installed reports whether some version of the certificate is installed.
@@ -52,11 +66,16 @@ func (c CertStatus) Installed() bool { return c.InstalledVersion != "" }
 
 // Status is the agent's whole state, written to the status file.
 type Status struct {
-	Phase        Phase        `json:"phase"`
-	Message      string       `json:"message"`
-	Identity     string       `json:"identity,omitempty"`
-	Updated      time.Time    `json:"updated"`
-	Certificates []CertStatus `json:"certificates"`
+	Phase    Phase     `json:"phase"`
+	Message  string    `json:"message"`
+	Identity string    `json:"identity,omitempty"`
+	Updated  time.Time `json:"updated"`
+	// Started is when this process's agent started.
+	Started time.Time `json:"started,omitzero"`
+	// LastKnownSince is when the previous run wrote the entries marked
+	// LastKnown; zero when there are none.
+	LastKnownSince time.Time    `json:"lastKnownSince,omitzero"`
+	Certificates   []CertStatus `json:"certificates"`
 }
 
 // WriteStatusFile writes s to path atomically.
