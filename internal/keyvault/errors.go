@@ -26,16 +26,25 @@ func (e *Error) Error() string {
 	if e.Version != "" {
 		target += "/" + e.Version
 	}
-	msg := fmt.Sprintf("key vault: %s secret %s in %s", e.Op, target, e.VaultURL)
+	return fmt.Sprintf("key vault: %s secret %s in %s: %s", e.Op, target, e.VaultURL, describeCause(e.Err))
+}
+
+// describeCause renders a failure: an HTTP answer as its status, Key
+// Vault error code and what to do; a timeout with the failure before it.
+func describeCause(err error) string {
+	var te *TimeoutError
+	if errors.As(err, &te) {
+		return te.Error()
+	}
 	var re *azcore.ResponseError
-	if errors.As(e.Err, &re) {
-		msg += fmt.Sprintf(": HTTP %d %s", re.StatusCode, re.ErrorCode)
+	if errors.As(err, &re) {
+		msg := fmt.Sprintf("HTTP %d %s", re.StatusCode, re.ErrorCode)
 		if hint := hintFor(re.StatusCode); hint != "" {
 			msg += ". " + hint
 		}
 		return msg
 	}
-	return msg + ": " + e.Err.Error()
+	return err.Error()
 }
 
 func (e *Error) Unwrap() error { return e.Err }
