@@ -124,9 +124,14 @@ func certSubStatus(c agent.CertStatus) SubStatus {
 	case c.LastError != "":
 		sub.Status = StatusTransitioning
 		parts = append(parts, fmt.Sprintf("not installed yet; attempt %d failed: %s", c.Attempts, c.LastError))
-	case !c.Installed():
+	case !c.Installed() && c.CheckingSince.IsZero():
 		sub.Status = StatusTransitioning
 		parts = append(parts, "not checked yet")
+	case !c.Installed():
+		sub.Status = StatusTransitioning
+	}
+	if !c.CheckingSince.IsZero() {
+		parts = append(parts, checking(c))
 	}
 	if c.HookError != "" {
 		if sub.Status == StatusSuccess {
@@ -136,6 +141,15 @@ func certSubStatus(c agent.CertStatus) SubStatus {
 	}
 	sub.FormattedMessage = Message{Lang: "en-US", Message: strings.Join(parts, "; ")}
 	return sub
+}
+
+// checking describes the check in flight: "checking since …, attempt 3 of 25".
+func checking(c agent.CertStatus) string {
+	msg := "checking since " + c.CheckingSince.UTC().Format(time.RFC3339) + ", attempt " + strconv.Itoa(c.Attempt)
+	if c.MaxAttempts > 0 {
+		msg += " of " + strconv.Itoa(c.MaxAttempts)
+	}
+	return msg
 }
 
 // Encode renders the status file, shortening messages and, if that is not
