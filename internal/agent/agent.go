@@ -138,13 +138,15 @@ const batchWindow = time.Minute
 // at the earliest next check, so the certificates due soon after it join
 // that pass instead of each starting its own.
 //
-// A retry of the initial sync may join a pass up to one AttemptBudget early
-// (never before a Retry-After), so that it does not wait behind a pass of
-// another certificate whose attempt takes its whole budget; that keeps the
-// InitialSyncBound. Other retries keep their back-off exactly.
+// A retry of the initial sync may join a pass up to one AttemptBudget
+// early, so that it does not wait behind a pass of another certificate
+// whose attempt takes its whole budget; that keeps the InitialSyncBound.
+// It never joins before half its wait has passed or before a Retry-After.
+// Other retries keep their back-off exactly.
 func dueAt(st *CertStatus) time.Time {
 	if st.Attempts > 0 && !st.Installed() && !st.Fatal && !st.NextCheck.IsZero() {
-		return later(st.NextCheck.Add(-AttemptBudget), st.retryNotBefore)
+		half := st.LastCheck.Add(max(st.NextCheck.Sub(st.LastCheck), 0) / 2)
+		return later(later(st.NextCheck.Add(-AttemptBudget), half), st.retryNotBefore)
 	}
 	if st.NextCheck.IsZero() || st.Attempts > 0 {
 		return st.NextCheck // a retry keeps its back-off and Retry-After exactly
@@ -552,6 +554,9 @@ func (a *Agent) fileStatus() Status {
 		}
 		p.URL, p.LastKnown = c.URL, true
 		p.CheckingSince, p.Attempt, p.MaxAttempts = c.CheckingSince, c.Attempt, c.MaxAttempts
+		if p.Installed() {
+			p.MaxAttempts = 0 // installed before: this check is no initial sync
+		}
 		p.NextCheck = c.NextCheck
 		s.Certificates[i] = p
 		known = append(known, c.Key)

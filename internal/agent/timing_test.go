@@ -325,3 +325,25 @@ func TestStatusFileKeepsThePreviousRunAsLastKnownUntilChecked(t *testing.T) {
 		t.Errorf("after the second run checked: %+v (lastKnownSince %s)", c, s.LastKnownSince)
 	}
 }
+
+// A retry of the initial sync may join a pass early, so it does not wait
+// behind another certificate's slow attempt, but never before half its
+// wait or a Retry-After; other retries keep their schedule.
+func TestInitialRetryJoinsAPassEarlyWithinLimits(t *testing.T) {
+	last := t0
+	for _, tc := range []struct {
+		name string
+		st   CertStatus
+		want time.Time
+	}{
+		{"3 min back-off: up to 2 min early, not before half", CertStatus{Attempts: 8, LastCheck: last, NextCheck: last.Add(3 * time.Minute)}, last.Add(90 * time.Second)},
+		{"5 min wait: up to 2 min early", CertStatus{Attempts: 8, LastCheck: last, NextCheck: last.Add(5 * time.Minute)}, last.Add(3 * time.Minute)},
+		{"Retry-After holds", CertStatus{Attempts: 8, LastCheck: last, NextCheck: last.Add(3 * time.Minute), retryNotBefore: last.Add(170 * time.Second)}, last.Add(170 * time.Second)},
+		{"installed: exact", CertStatus{Attempts: 2, InstalledVersion: "v1", LastCheck: last, NextCheck: last.Add(time.Minute)}, last.Add(time.Minute)},
+		{"gave up: exact", CertStatus{Attempts: 25, Fatal: true, LastCheck: last, NextCheck: last.Add(time.Hour)}, last.Add(time.Hour)},
+	} {
+		if got := dueAt(&tc.st); !got.Equal(tc.want) {
+			t.Errorf("%s: dueAt = %s after the last check, want %s", tc.name, got.Sub(last), tc.want.Sub(last))
+		}
+	}
+}

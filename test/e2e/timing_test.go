@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -40,7 +41,7 @@ func closedAddr(t *testing.T) string {
 // given routing flags, as systemd would after enable.
 func scaledService(t *testing.T, g *guestAgent, route []string) time.Time {
 	t.Helper()
-	args := append([]string{"handler", "service", "--test-time-scale", "500"}, route...)
+	args := append([]string{"handler", "service", "--test-time-scale", strconv.Itoa(boundScale)}, route...)
 	cmd := exec.Command(filepath.Join(g.dir, "bin", "akvvm"), args...)
 	out := &lockedBuffer{}
 	cmd.Stdout, cmd.Stderr = out, out
