@@ -21,7 +21,8 @@ func newEmulatorFaultCommand() *cobra.Command {
 		Short: "Add a fault for matching requests; prints its id",
 		Long: `Add a fault. Kinds: status (answer --status with an error body, --retry-after seconds),
 reset (close the connection with a TCP RST), delay (wait --delay, then answer), truncate (half
-the body, then close), malformed (invalid JSON). Operations: getSecret, listVersions,
+the body, then close), malformed (invalid JSON), stall (never answer; the connection stays
+open until the client gives up). Operations: getSecret, listVersions,
 listSecrets, setSecret, updateSecret, deleteSecret, token (the identity endpoint) or *.`,
 		Example: `  # The next two gets of secret web answer 429 with Retry-After: 5
   akvvm emulator fault add --op getSecret --secret web --kind status --status 429 --retry-after 5 --count 2
@@ -30,7 +31,10 @@ listSecrets, setSecret, updateSecret, deleteSecret, token (the identity endpoint
   akvvm emulator fault add --op listVersions --secret web --kind status --status 403 --inner-code ForbiddenByFirewall --count 0
 
   # The identity endpoint answers 410 until cleared
-  akvvm emulator fault add --op token --kind status --status 410`,
+  akvvm emulator fault add --op token --kind status --status 410
+
+  # Every request to vault myvault is accepted and never answered
+  akvvm emulator fault add --vault myvault --kind stall --count 0`,
 		Args: cobra.NoArgs,
 		RunE: adminRun(&a, func(ctx context.Context, c *emulator.AdminClient) (any, error) {
 			f.Kind, f.Delay = emulator.FaultKind(kind), emulator.Duration(delay)
@@ -43,7 +47,7 @@ listSecrets, setSecret, updateSecret, deleteSecret, token (the identity endpoint
 	fl.StringVar(&f.Vault, "vault", "", "only requests to this vault")
 	fl.StringVar(&f.Secret, "secret", "", "only requests for this secret")
 	fl.IntVar(&f.Count, "count", 1, "number of requests to hit; 0 = until cleared")
-	fl.StringVar(&kind, "kind", "status", "status, reset, delay, truncate or malformed")
+	fl.StringVar(&kind, "kind", "status", "status, reset, delay, truncate, malformed or stall")
 	fl.IntVar(&f.Status, "status", 503, "HTTP status of a status fault")
 	fl.IntVar(&f.RetryAfter, "retry-after", 0, "Retry-After seconds sent with a status fault (0 = none)")
 	fl.StringVar(&f.Code, "code", "", "error code of a status fault (default from the status)")

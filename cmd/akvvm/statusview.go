@@ -21,15 +21,51 @@ func printStatusTable(w io.Writer, s agent.Status, now time.Time) error {
 	for _, warning := range s.Warnings {
 		fmt.Fprintf(w, "Settings warning: %s\n", warning)
 	}
+	if !s.Started.IsZero() {
+		fmt.Fprintf(w, "Agent started: %s (%s); status written %s\n", s.Started.UTC().Format(time.RFC3339), ago(s.Started, now), ago(s.Updated, now))
+	}
+	if !s.LastKnownSince.IsZero() {
+		fmt.Fprintf(w, "LAST KNOWN: rows marked * are what the previous run knew (written %s, %s); this process has not finished checking them\n",
+			s.LastKnownSince.UTC().Format(time.RFC3339), ago(s.LastKnownSince, now))
+	}
 	fmt.Fprintln(w)
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "CERTIFICATE\tVERSION\tTHUMBPRINT\tEXPIRES\tLAST CHECK\tNEXT CHECK\tLAST ERROR")
 	for _, c := range s.Certificates {
+		key := c.Key
+		if c.LastKnown {
+			key = "* " + key
+		}
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n",
-			c.Key, dash(shortVersion(c.InstalledVersion)), dash(c.Thumbprint), expiry(c.NotAfter, now),
-			ago(c.LastCheck, now), until(c.NextCheck, now), dash(lastError(c)))
+			key, dash(shortVersion(c.InstalledVersion)), dash(c.Thumbprint), expiry(c.NotAfter, now),
+			lastCheck(c, now), next(c, now), dash(lastError(c)))
 	}
 	return tw.Flush()
+}
+
+// lastCheck is when the certificate was last checked, and the check in
+// flight: "checking for 12s (attempt 3 of 25)".
+func lastCheck(c agent.CertStatus, now time.Time) string {
+	if c.CheckingSince.IsZero() {
+		return ago(c.LastCheck, now)
+	}
+	msg := fmt.Sprintf("checking for %s (attempt %d", roundDur(now.Sub(c.CheckingSince)), c.Attempt)
+	if c.MaxAttempts > 0 {
+		msg += fmt.Sprintf(" of %d", c.MaxAttempts)
+	}
+	msg += ")"
+	if !c.LastCheck.IsZero() {
+		msg += ", before: " + ago(c.LastCheck, now)
+	}
+	return msg
+}
+
+// next is when the certificate is checked next; "-" while it is checked.
+func next(c agent.CertStatus, now time.Time) string {
+	if !c.CheckingSince.IsZero() {
+		return "-"
+	}
+	return until(c.NextCheck, now)
 }
 
 // lastError joins the last error, the withdrawal notice and the reload

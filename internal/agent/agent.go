@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io/fs"
 	"log/slog"
 	"math/rand/v2"
 	"sort"
@@ -29,6 +30,17 @@ type Agent struct {
 	reload  chan Spec
 	started sync.Once
 	ties    map[string]tie // by certificate key
+
+	// begun is when the agent was made, on its clock.
+	begun time.Time
+	// prev holds the entries of the status file an earlier run left, by
+	// key, shown as last known until this process checks them.
+	prev        map[string]CertStatus
+	prevUpdated time.Time
+
+	writeMu sync.Mutex // serialises status file writes so an older snapshot never wins
+	// statusWrites counts status file writes (tests).
+	statusWrites int
 }
 
 // New returns an agent for spec.
@@ -45,8 +57,12 @@ func New(spec Spec, deps Deps) (*Agent, error) {
 	if deps.Concurrency <= 0 {
 		deps.Concurrency = 4
 	}
+	if deps.StatusEvery <= 0 {
+		deps.StatusEvery = 2 * time.Second
+	}
 	a := &Agent{deps: deps, clock: deps.Clock, log: deps.Logger, reload: make(chan Spec, 1),
 		rand: rand.New(rand.NewPCG(uint64(time.Now().UnixNano()), 0x616b76766d))}
+	a.begun = a.clock.Now()
 	a.setSpec(spec)
 	return a, nil
 }
@@ -120,7 +136,17 @@ const batchWindow = time.Minute
 // batchWindow), well inside the ±10 % jitter of the interval. Passes start
 // at the earliest next check, so the certificates due soon after it join
 // that pass instead of each starting its own.
+//
+// A retry of the initial sync may join a pass up to one AttemptBudget
+// early, so that it does not wait behind a pass of another certificate
+// whose attempt takes its whole budget; that keeps the InitialSyncBound.
+// It never joins before half its wait has passed or before a Retry-After.
+// Other retries keep their back-off exactly.
 func dueAt(st *CertStatus) time.Time {
+	if st.Attempts > 0 && !st.Installed() && !st.Fatal && !st.NextCheck.IsZero() {
+		half := st.LastCheck.Add(max(st.NextCheck.Sub(st.LastCheck), 0) / 2)
+		return later(later(st.NextCheck.Add(-AttemptBudget), half), st.retryNotBefore)
+	}
 	if st.NextCheck.IsZero() || st.Attempts > 0 {
 		return st.NextCheck // a retry keeps its back-off and Retry-After exactly
 	}
@@ -156,10 +182,13 @@ func (a *Agent) untilNext() time.Duration {
 	return max(next.Sub(now), 0)
 }
 
-// pass syncs the given certificates with bounded concurrency, then writes
-// the status once. Before it, the store recovers from a crash (its own
-// temporary and half-written files), and on the first pass so do the
-// status file's temporaries.
+// pass syncs the given certificates with bounded concurrency. The status
+// file is written when the pass starts (every certificate of the pass
+// marked as being checked), at most every StatusEvery while it runs, and
+// at its end: a few writes per pass, however many certificates it has.
+// Before it, the store recovers from a crash (its own temporary and
+// half-written files), and on the first pass the status file's
+// temporaries are removed and the previous run's status is read.
 func (a *Agent) pass(ctx context.Context, due []CertSpec) {
 	if len(due) == 0 {
 		return
@@ -167,7 +196,16 @@ func (a *Agent) pass(ctx context.Context, due []CertSpec) {
 	a.mu.Lock()
 	spec := a.spec
 	a.mu.Unlock()
-	a.started.Do(a.removeStatusTemps)
+	a.started.Do(func() {
+		a.removeStatusTemps()
+		a.readPreviousStatus()
+	})
+	a.markChecking(due)
+	a.writeStatus()
+	if a.deps.Progress != nil {
+		a.deps.Progress(0, len(due))
+	}
+	changed, stopWriter := a.statusWriter()
 	a.recover(ctx, spec)
 	sem := make(chan struct{}, a.deps.Concurrency)
 	var wg sync.WaitGroup
@@ -179,11 +217,14 @@ func (a *Agent) pass(ctx context.Context, due []CertSpec) {
 		go func() {
 			defer wg.Done()
 			defer func() { <-sem }()
+			start := a.startCheck(c)
 			res, err := a.syncCertSafe(ctx, spec, c)
 			if err != nil && ctx.Err() != nil {
+				a.endCheck(c)
 				return // stopping: an interrupted check is not a failure to report
 			}
-			a.record(spec, c, res, err)
+			a.record(spec, c, start, res, err)
+			changed()
 			if a.deps.Progress != nil {
 				doneMu.Lock()
 				done++
@@ -193,11 +234,127 @@ func (a *Agent) pass(ctx context.Context, due []CertSpec) {
 		}()
 	}
 	wg.Wait()
-	if a.deps.StatusFile != "" {
-		if err := WriteStatusFile(a.deps.StatusFile, a.Status()); err != nil {
-			a.log.Error("could not write the status file", "path", a.deps.StatusFile, "error", err)
+	stopWriter()
+	a.writeStatus()
+}
+
+// statusWriter writes the status file at most every StatusEvery while
+// certificates complete. changed says one did; stop ends the writer.
+func (a *Agent) statusWriter() (changed, stop func()) {
+	kick := make(chan struct{}, 1)
+	quit := make(chan struct{})
+	finished := make(chan struct{})
+	go func() {
+		defer close(finished)
+		tick := time.NewTicker(a.deps.StatusEvery)
+		defer tick.Stop()
+		dirty := false
+		for {
+			select {
+			case <-quit:
+				return
+			case <-kick:
+				dirty = true
+			case <-tick.C:
+				if dirty {
+					a.writeStatus()
+					dirty = false
+				}
+			}
+		}
+	}()
+	changed = func() {
+		select {
+		case kick <- struct{}{}:
+		default:
 		}
 	}
+	stop = func() {
+		close(quit)
+		<-finished
+	}
+	return changed, stop
+}
+
+// markChecking marks the certificates of a pass as being checked from now.
+func (a *Agent) markChecking(due []CertSpec) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	now := a.clock.Now()
+	for _, c := range due {
+		if st, ok := a.certs[c.Key()]; ok {
+			st.CheckingSince = now
+		}
+	}
+}
+
+// startCheck notes that the check of c starts now and returns the time.
+func (a *Agent) startCheck(c CertSpec) time.Time {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	now := a.clock.Now()
+	if st, ok := a.certs[c.Key()]; ok {
+		st.CheckingSince = now
+	}
+	return now
+}
+
+// endCheck clears the in-flight mark of an interrupted check.
+func (a *Agent) endCheck(c CertSpec) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if st, ok := a.certs[c.Key()]; ok {
+		st.CheckingSince = time.Time{}
+	}
+}
+
+// writeStatus writes the status file, when there is one.
+func (a *Agent) writeStatus() {
+	if a.deps.StatusFile == "" {
+		return
+	}
+	a.writeMu.Lock()
+	defer a.writeMu.Unlock()
+	if err := WriteStatusFile(a.deps.StatusFile, a.fileStatus()); err != nil {
+		a.log.Error("could not write the status file", "path", a.deps.StatusFile, "error", err)
+	}
+	a.statusWrites++
+}
+
+// readPreviousStatus keeps what an earlier run wrote to the status file,
+// to show it as last known until this process has checked each
+// certificate.
+func (a *Agent) readPreviousStatus() {
+	if a.deps.StatusFile == "" {
+		return
+	}
+	s, err := ReadStatusFile(a.deps.StatusFile)
+	if err != nil {
+		if !errors.Is(err, fs.ErrNotExist) {
+			a.log.Warn("could not read the previous status file; starting without it", "error", err)
+		}
+		return
+	}
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	a.prev = map[string]CertStatus{}
+	for _, c := range s.Certificates {
+		c.CheckingSince, c.Attempt, c.MaxAttempts = time.Time{}, 0, 0
+		a.prev[c.Key] = c
+	}
+	a.prevUpdated = s.Updated
+	if !s.LastKnownSince.IsZero() && len(s.Certificates) > 0 && allLastKnown(s.Certificates) {
+		a.prevUpdated = s.LastKnownSince // an earlier run that checked nothing keeps the older time
+	}
+}
+
+func allLastKnown(cs []CertStatus) bool {
+	for _, c := range cs {
+		if !c.LastKnown {
+			return false
+		}
+	}
+	return true
 }
 
 // recover lets the store clean up after a crash, for every target of spec.
@@ -245,8 +402,9 @@ func (a *Agent) syncCertSafe(ctx context.Context, spec Spec, c CertSpec) (res re
 	return a.syncCert(ctx, spec, c)
 }
 
-// record stores the outcome of one sync and schedules the next.
-func (a *Agent) record(spec Spec, c CertSpec, res result, err error) {
+// record stores the outcome of one sync that started at start and
+// schedules the next.
+func (a *Agent) record(spec Spec, c CertSpec, start time.Time, res result, err error) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	st, ok := a.certs[c.Key()]
@@ -255,6 +413,8 @@ func (a *Agent) record(spec Spec, c CertSpec, res result, err error) {
 	}
 	now := a.clock.Now()
 	st.LastCheck = now
+	st.CheckingSince = time.Time{}
+	st.retryNotBefore = time.Time{}
 	if res.current != nil {
 		st.InstalledVersion = res.current.Version
 		st.Thumbprint = res.current.Thumbprint
@@ -289,26 +449,61 @@ func (a *Agent) record(spec Spec, c CertSpec, res result, err error) {
 	if errors.As(err, &se) {
 		permanent, fatal = se.permanent, se.fatal
 	}
+	var retryAfter time.Duration
+	if kv != nil {
+		retryAfter = kv.RetryAfter(now)
+	}
 	var delay time.Duration
 	switch {
 	case !st.Installed():
-		delay = initialBackoff(st.Attempts)
-		max := spec.InitialSync.MaxAttempts
-		if fatal || (spec.InitialSync.Wait && max > 0 && st.Attempts >= max) {
+		limit := spec.InitialSync.MaxAttempts
+		if fatal || (spec.InitialSync.Wait && limit > 0 && st.Attempts >= limit) {
 			st.Fatal = true
-			delay = spec.Interval
+			st.NextCheck = now.Add(jitter(max(spec.Interval, retryAfter), a.rand))
+			break
+		}
+		st.NextCheck = a.nextInitial(st.Attempts, start, now, retryAfter)
+		if retryAfter > 0 {
+			st.retryNotBefore = earlier(now.Add(retryAfter), st.NextCheck)
 		}
 	case permanent:
 		delay = permanentBackoff(st.Attempts, spec.Interval)
 	default:
 		delay = steadyBackoff(st.Attempts, spec.Interval)
 	}
-	if kv != nil {
-		delay = max(delay, kv.RetryAfter(now))
+	if st.Installed() {
+		st.NextCheck = now.Add(jitter(max(delay, retryAfter), a.rand))
 	}
-	st.NextCheck = now.Add(jitter(delay, a.rand))
 	a.log.Warn("certificate sync failed", "certificate", c.Key(), "attempt", st.Attempts,
 		"nextCheck", st.NextCheck, "error", st.LastError)
+}
+
+// nextInitial schedules the attempt after failed initial attempt n, which
+// started at start and ended at now: the jittered back-off counts from the
+// start of the attempt, so time spent inside it is not added on top; a
+// Retry-After is honoured up to initialGapLimit, which keeps 25 attempts
+// within InitialSyncBound.
+func (a *Agent) nextInitial(n int, start, now time.Time, retryAfter time.Duration) time.Time {
+	next := start.Add(jitter(initialBackoff(n), a.rand))
+	if retryAfter > 0 {
+		next = later(next, now.Add(retryAfter))
+	}
+	next = earlier(next, start.Add(initialGapLimit(n)))
+	return later(next, now)
+}
+
+func later(a, b time.Time) time.Time {
+	if b.After(a) {
+		return b
+	}
+	return a
+}
+
+func earlier(a, b time.Time) time.Time {
+	if b.Before(a) {
+		return b
+	}
+	return a
 }
 
 // describe renders err with the identity when the identity was refused
@@ -327,14 +522,63 @@ func (a *Agent) describe(err error) string {
 func (a *Agent) Status() Status {
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	s := Status{Identity: a.deps.Identity, Warnings: a.spec.Warnings, Updated: a.clock.Now()}
+	s := Status{Identity: a.deps.Identity, Warnings: a.spec.Warnings, Updated: a.clock.Now(), Started: a.begun}
 	for _, c := range a.spec.Certificates {
-		s.Certificates = append(s.Certificates, *a.certs[c.Key()])
+		s.Certificates = append(s.Certificates, a.inFlight(*a.certs[c.Key()]))
 	}
-	sort.SliceStable(s.Certificates, func(i, j int) bool { return s.Certificates[i].Key < s.Certificates[j].Key })
+	sortCerts(s.Certificates)
 	s.Phase, s.Message = phase(a.spec, s.Certificates)
 	return s
 }
+
+// inFlight fills in the attempt of a check in flight and, before the
+// certificate is installed, how many attempts the initial sync allows.
+func (a *Agent) inFlight(c CertStatus) CertStatus {
+	if !c.Installed() && !c.Fatal && a.spec.InitialSync.Wait {
+		c.MaxAttempts = a.spec.InitialSync.MaxAttempts
+	}
+	if !c.CheckingSince.IsZero() {
+		c.Attempt = c.Attempts + 1
+	}
+	return c
+}
+
+// fileStatus is what the status file shows: the agent's state, with the
+// previous run's entry, marked LastKnown, for every certificate this
+// process has not finished a check of yet (its check in flight shown too).
+func (a *Agent) fileStatus() Status {
+	s := a.Status()
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	var known []string
+	for i, c := range s.Certificates {
+		p, ok := a.prev[c.Key]
+		if !ok || !c.LastCheck.IsZero() {
+			continue
+		}
+		p.URL, p.LastKnown = c.URL, true
+		p.CheckingSince, p.Attempt, p.MaxAttempts = c.CheckingSince, c.Attempt, c.MaxAttempts
+		if p.Installed() {
+			p.MaxAttempts = 0 // installed before: this check is no initial sync
+		}
+		p.NextCheck = c.NextCheck
+		s.Certificates[i] = p
+		known = append(known, c.Key)
+	}
+	if len(known) == 0 {
+		return s
+	}
+	s.LastKnownSince = a.prevUpdated
+	s.Phase, s.Message = phase(a.spec, s.Certificates)
+	s.Message += fmt.Sprintf("; last known from the previous run (updated %s), not checked by this process yet: %s",
+		a.prevUpdated.UTC().Format(time.RFC3339), strings.Join(known, ", "))
+	return s
+}
+
+func sortCerts(cs []CertStatus) {
+	sort.SliceStable(cs, func(i, j int) bool { return cs[i].Key < cs[j].Key })
+}
+
 
 // Limits of the summary in the overall message: it names the causes whole,
 // the certificates only by example.
@@ -348,7 +592,7 @@ const (
 // certificates it still names every cause (up to summaryGroups) whole.
 func phase(spec Spec, certs []CertStatus) (Phase, string) {
 	var installed int
-	var fatal, pending, unchecked, notices []CertStatus
+	var fatal, pending, checking, unchecked, notices []CertStatus
 	for _, c := range certs {
 		if c.Notice != "" {
 			notices = append(notices, c)
@@ -360,6 +604,8 @@ func phase(spec Spec, certs []CertStatus) (Phase, string) {
 			fatal = append(fatal, c)
 		case c.LastError != "":
 			pending = append(pending, c)
+		case !c.CheckingSince.IsZero():
+			checking = append(checking, c)
 		default:
 			unchecked = append(unchecked, c)
 		}
@@ -371,7 +617,10 @@ func phase(spec Spec, certs []CertStatus) (Phase, string) {
 	}
 	var waiting []string
 	if len(pending) > 0 {
-		waiting = append(waiting, Summarise(pending, func(c CertStatus) string { return c.CauseText() }, true))
+		waiting = append(waiting, Summarise(pending, func(c CertStatus) string { return c.CauseText() }, true)+retrying(pending))
+	}
+	if len(checking) > 0 {
+		waiting = append(waiting, Summarise(checking, func(CertStatus) string { return "first check in flight" }, true))
 	}
 	if len(unchecked) > 0 {
 		waiting = append(waiting, Summarise(unchecked, func(CertStatus) string { return "not checked yet" }, false))
@@ -386,6 +635,33 @@ func phase(spec Spec, certs []CertStatus) (Phase, string) {
 	default:
 		return Transitioning, "initial sync: " + summary + "; waiting for " + strings.Join(waiting, "; ")
 	}
+}
+
+// retrying says which of the failed certificates are being checked again
+// and since when: "; checking since … (attempt 3 of 25)"; "" when none is.
+func retrying(certs []CertStatus) string {
+	var in []CertStatus
+	since := time.Time{}
+	for _, c := range certs {
+		if c.CheckingSince.IsZero() {
+			continue
+		}
+		in = append(in, c)
+		if since.IsZero() || c.CheckingSince.Before(since) {
+			since = c.CheckingSince
+		}
+	}
+	if len(in) == 0 {
+		return ""
+	}
+	for i := range in {
+		in[i].Attempts = in[i].Attempt // attemptRange counts the attempt in flight
+	}
+	who := ""
+	if len(in) < len(certs) || len(in) > 1 {
+		who = fmt.Sprintf(" %d of them", len(in))
+	}
+	return fmt.Sprintf("; checking%s since %s %s", who, since.UTC().Format(time.RFC3339), attemptRange(in))
 }
 
 // CauseGroup is the certificates that share one cause.
@@ -453,13 +729,28 @@ func Summarise(certs []CertStatus, cause func(CertStatus) string, attempts bool)
 
 // attemptRange says which attempt of certs failed last: "(attempt 3)" or
 // "(attempts 2 to 5)".
+// A first check in flight counts as attempt 1; "of 25" follows when the
+// initial sync limits the attempts.
 func attemptRange(certs []CertStatus) string {
-	lo, hi := certs[0].Attempts, certs[0].Attempts
+	n := func(c CertStatus) int {
+		if c.Attempts == 0 {
+			return c.Attempt
+		}
+		return c.Attempts
+	}
+	lo, hi, limit := n(certs[0]), n(certs[0]), certs[0].MaxAttempts
 	for _, c := range certs[1:] {
-		lo, hi = min(lo, c.Attempts), max(hi, c.Attempts)
+		lo, hi = min(lo, n(c)), max(hi, n(c))
+		if c.MaxAttempts != limit {
+			limit = 0
+		}
+	}
+	of := ""
+	if limit > 0 {
+		of = fmt.Sprintf(" of %d", limit)
 	}
 	if lo == hi {
-		return fmt.Sprintf("(attempt %d)", lo)
+		return fmt.Sprintf("(attempt %d%s)", lo, of)
 	}
-	return fmt.Sprintf("(attempts %d to %d)", lo, hi)
+	return fmt.Sprintf("(attempts %d to %d%s)", lo, hi, of)
 }

@@ -5,14 +5,47 @@ import (
 	"time"
 )
 
-// initialBackoff is the delay before retry n (1-based) of a failed first
-// download. It doubles from 5 s and is capped at 4 min, so 25 attempts end
-// after about 77 min: time for an access grant made later in the same
-// deployment to take effect, yet before the guest agent's 90 min wait for
-// dependent extensions runs out, so the real error is reported.
+// AttemptBudget bounds the network part of one check of a certificate
+// (identity, listing, downloads, with every retry inside them): the
+// context of those calls ends after it, on the agent's clock.
+const AttemptBudget = 2 * time.Minute
+
+// initialBackoffCap is the longest nominal delay between two attempts of
+// the initial sync.
+const initialBackoffCap = 3 * time.Minute
+
+// initialBackoff is the nominal delay from the start of attempt n
+// (1-based) of a failed first download to the start of the next. It
+// doubles from 5 s and is capped at 3 min, so 25 attempts that fail at
+// once end after about 59 min: time for an access grant made later in the
+// same deployment to take effect.
 func initialBackoff(n int) time.Duration {
-	return capped(5*time.Second, n, 4*time.Minute)
+	return capped(5*time.Second, n, initialBackoffCap)
 }
+
+// initialGapLimit is the longest time from the start of initial attempt n
+// to the start of the next, whatever the failure: the back-off with the
+// most jitter, or the attempt's whole budget when that is longer. A
+// Retry-After never pushes the next attempt beyond it.
+func initialGapLimit(n int) time.Duration {
+	return max(maxJitter(initialBackoff(n)), AttemptBudget)
+}
+
+// InitialSyncBound is the latest time after the start of the first
+// attempt at which the last of attempts failed attempts ends: every gap at
+// its limit and the last attempt using its whole budget. For 25 attempts
+// it is 74 min 20 s, before the guest agent's 90-minute wait for dependent
+// extensions runs out, so the real error is reported.
+func InitialSyncBound(attempts int) time.Duration {
+	var d time.Duration
+	for n := 1; n < attempts; n++ {
+		d += initialGapLimit(n)
+	}
+	return d + AttemptBudget
+}
+
+// maxJitter is the longest delay jitter makes of d.
+func maxJitter(d time.Duration) time.Duration { return d + d/10 }
 
 // steadyBackoff is the delay before retry n of a failing poll after the
 // certificate was installed once: from 30 s, capped at the interval.

@@ -114,7 +114,7 @@ func TestSameFailureSameCause(t *testing.T) {
 	if a.Cause == "" || a.Cause != b.Cause || strings.Contains(a.Cause, "identity") {
 		t.Errorf("causes %q and %q, want one shared cause without the identity (a firewall refuses the machine)", a.Cause, b.Cause)
 	}
-	if !strings.Contains(st.Message, "2 certificates (v/api, v/web) (attempt 1): "+a.Cause) {
+	if !strings.Contains(st.Message, "2 certificates (v/api, v/web) (attempt 1 of 25): "+a.Cause) {
 		t.Errorf("message %q", st.Message)
 	}
 }

@@ -44,6 +44,14 @@ type Clock interface {
 	After(d time.Duration) <-chan time.Time
 }
 
+// TimeoutClock is a Clock that can turn a duration of its own time into a
+// context deadline. A Clock without it runs on real time, and the agent
+// uses context.WithTimeout.
+type TimeoutClock interface {
+	Clock
+	WithTimeout(ctx context.Context, d time.Duration) (context.Context, context.CancelFunc)
+}
+
 type realClock struct{}
 
 func (realClock) Now() time.Time                         { return time.Now() }
@@ -59,9 +67,14 @@ type Deps struct {
 	Notifiers []Notifier
 	// Identity describes the managed identity, for error messages.
 	Identity string
-	// StatusFile, when set, receives the status after every pass.
+	// StatusFile, when set, receives the status: at the start of every
+	// pass, at most every StatusEvery during it, and at its end.
 	StatusFile string
-	// Progress, when set, is called during the initial sync.
+	// StatusEvery is the shortest time between two writes of the status
+	// file during a pass, in real time; default 2 s.
+	StatusEvery time.Duration
+	// Progress, when set, is called at the start of every pass (done 0)
+	// and after every certificate it checks.
 	Progress func(done, total int)
 	Clock    Clock
 	Logger   *slog.Logger

@@ -62,13 +62,19 @@ func (a *Agent) syncCert(ctx context.Context, spec Spec, c CertSpec) (result, er
 	if len(installed) > 0 && installed[0].Current {
 		res.current = &installed[0]
 	}
-	v, err := a.look(ctx, spec, c, installed, gone)
+	// The network part (identity, listing, downloads, and every retry
+	// inside them) gets AttemptBudget; installing and notifying do not
+	// run under it, so a check is never cut halfway through a change.
+	netCtx, cancel := a.withTimeout(ctx, AttemptBudget)
+	defer cancel()
+	v, err := a.look(netCtx, spec, c, installed, gone)
 	if err != nil {
 		return res, err
 	}
 	p := decide(installed, v.wanted, v.withdrawn, spec.Keep, c.Target.LinkOnRenewal)
 	p.forget(gone)
-	ready, skipped, err := a.prepare(ctx, spec, c, p.install, v.pre)
+	ready, skipped, err := a.prepare(netCtx, spec, c, p.install, v.pre)
+	cancel()
 	if err != nil {
 		if len(v.usable) > 0 {
 			fallback := decide(installed, v.usable, v.withdrawn, spec.Keep, c.Target.LinkOnRenewal)
@@ -85,6 +91,14 @@ func (a *Agent) syncCert(ctx context.Context, spec Spec, c CertSpec) (result, er
 		res.notice = joinNotice(res.notice, sk)
 	}
 	return res, nil
+}
+
+// withTimeout returns a context that ends after d of the agent's clock.
+func (a *Agent) withTimeout(ctx context.Context, d time.Duration) (context.Context, context.CancelFunc) {
+	if tc, ok := a.clock.(TimeoutClock); ok {
+		return tc.WithTimeout(ctx, d)
+	}
+	return context.WithTimeout(ctx, d)
 }
 
 // apply carries out a plan: it installs the prepared versions (oldest

@@ -51,6 +51,20 @@ type CertStatus struct {
 	HookError string `json:"hookError,omitempty"`
 	// Fatal marks a failure that ended the initial sync.
 	Fatal bool `json:"fatal,omitempty"`
+	// CheckingSince is when the check in flight started; zero when none is.
+	CheckingSince time.Time `json:"checkingSince,omitzero"`
+	// Attempt is the number of the attempt in flight (Attempts + 1).
+	Attempt int `json:"attempt,omitempty"`
+	// MaxAttempts is how many attempts the initial sync allows before it
+	// reports an error, while the certificate is not installed; 0 when it
+	// retries forever or does not wait.
+	MaxAttempts int `json:"maxAttempts,omitempty"`
+	// LastKnown marks an entry the previous run wrote: this process has
+	// not finished a check of the certificate yet.
+	LastKnown bool `json:"lastKnown,omitempty"`
+
+	// retryNotBefore is the time a Retry-After asked to wait for.
+	retryNotBefore time.Time
 }
 
 // Installed reports whether some version of the certificate is installed.
@@ -71,9 +85,14 @@ type Status struct {
 	Message  string `json:"message"`
 	Identity string `json:"identity,omitempty"`
 	// Warnings are what the settings needed repaired or ignored.
-	Warnings     []string     `json:"warnings,omitempty"`
-	Updated      time.Time    `json:"updated"`
-	Certificates []CertStatus `json:"certificates"`
+	Warnings []string  `json:"warnings,omitempty"`
+	Updated  time.Time `json:"updated"`
+	// Started is when this process's agent started.
+	Started time.Time `json:"started,omitzero"`
+	// LastKnownSince is when the previous run wrote the entries marked
+	// LastKnown; zero when there are none.
+	LastKnownSince time.Time    `json:"lastKnownSince,omitzero"`
+	Certificates   []CertStatus `json:"certificates"`
 }
 
 // WriteStatusFile writes s to path atomically.

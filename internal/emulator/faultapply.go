@@ -46,6 +46,9 @@ func (e *Emulator) applyFault(w http.ResponseWriter, r *http.Request, f Fault, i
 			// response (not even net/http's implicit empty 200) is sent.
 			closeConnection(w)
 		}
+	case FaultStall:
+		<-r.Context().Done() // the client gave up, or the emulator stops
+		closeConnection(w)
 	case FaultTruncate:
 		rec := newBufferWriter()
 		next.ServeHTTP(rec, r)

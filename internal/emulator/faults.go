@@ -25,6 +25,10 @@ const (
 	FaultTruncate FaultKind = "truncate"
 	// FaultMalformed sends the real status with a body that is not valid JSON.
 	FaultMalformed FaultKind = "malformed"
+	// FaultStall accepts the request and never answers: the connection
+	// stays open until the client gives up, as behind a firewall that
+	// accepts TCP and TLS and then drops everything.
+	FaultStall FaultKind = "stall"
 )
 
 // Duration is a time.Duration that reads and writes JSON as a Go duration string ("1.5s").
@@ -102,9 +106,9 @@ func (f Fault) Validate() error {
 		if f.Delay <= 0 || time.Duration(f.Delay) > 10*time.Minute {
 			return fmt.Errorf("fault delay %s must be positive and at most 10m", time.Duration(f.Delay))
 		}
-	case FaultReset, FaultTruncate, FaultMalformed:
+	case FaultReset, FaultTruncate, FaultMalformed, FaultStall:
 	default:
-		return fmt.Errorf("fault kind %q is unknown: use status, reset, delay, truncate or malformed", f.Kind)
+		return fmt.Errorf("fault kind %q is unknown: use status, reset, delay, truncate, malformed or stall", f.Kind)
 	}
 	if f.RetryAfter < 0 {
 		return fmt.Errorf("fault retryAfter %d is negative", f.RetryAfter)

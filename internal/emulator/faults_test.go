@@ -246,3 +246,30 @@ func TestFaultValidate(t *testing.T) {
 		}
 	}
 }
+
+func TestFaultStallNeverAnswersUntilTheClientLeaves(t *testing.T) {
+	e := startEmulator(t, Config{})
+	mustVault(t, e, VaultSpec{Name: "myvault"})
+	c := httpClient(t, e)
+	tok := mustToken(t, e, "https://vault.azure.net", "")
+	if _, err := e.AddFault(Fault{Op: OpListSecrets, Kind: FaultStall}); err != nil {
+		t.Fatal(err)
+	}
+	for i := 0; i < 2; i++ { // Count 0: every matching request stalls
+		ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
+		req, _ := http.NewRequestWithContext(ctx, http.MethodGet, "https://myvault.vault.azure.net/secrets?api-version=7.5", nil)
+		req.Header.Set("Authorization", "Bearer "+tok)
+		resp, err := c.Do(req)
+		cancel()
+		if err == nil {
+			resp.Body.Close()
+			t.Fatalf("stalled request %d answered %d", i, resp.StatusCode)
+		}
+		if !errors.Is(err, context.DeadlineExceeded) {
+			t.Fatalf("stalled request %d: %v, want the client's deadline", i, err)
+		}
+	}
+	if f := (Fault{Op: OpAny, Kind: FaultStall}); f.Validate() != nil {
+		t.Errorf("stall fault refused: %v", f.Validate())
+	}
+}

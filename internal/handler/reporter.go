@@ -17,19 +17,23 @@ type Agent interface {
 
 // Reporter runs the agent as the extension's service and keeps the
 // <seq>.status and heartbeat files current: at the end of every pass of
-// the agent (before it goes on), after every certificate it checks, and
-// every HeartbeatInterval. Once disable left the stopped marker it writes
-// nothing, and it stops the agent at the next HeartbeatInterval (where no
-// service manager stopped it).
+// the agent (before it goes on), at most every MinGap while a pass runs
+// (its start, certificates completing), and every HeartbeatInterval. Once
+// disable left the stopped marker it writes nothing, and it stops the
+// agent at the next HeartbeatInterval (where no service manager stopped it).
 type Reporter struct {
 	env      *Environment
 	seq      int
 	log      *slog.Logger
 	kick     chan struct{}
 	interval time.Duration
+	// MinGap is the shortest time between two writes asked for during a
+	// pass; default 2 s. Set it before Run.
+	MinGap time.Duration
 
 	mu    sync.Mutex // serialises writes so an older snapshot never wins
 	agent Agent
+	last  time.Time // of the latest write
 	// Written, when set, is called after each status write (tests).
 	Written func(StatusItem)
 	// stopped reports whether disable left the stopped marker.
@@ -40,12 +44,13 @@ type Reporter struct {
 
 // NewReporter returns a reporter writing the status of seq.
 func NewReporter(env *Environment, seq int, log *slog.Logger) *Reporter {
-	return &Reporter{env: env, seq: seq, log: log, kick: make(chan struct{}, 1), interval: HeartbeatInterval,
+	return &Reporter{env: env, seq: seq, log: log, kick: make(chan struct{}, 1), interval: HeartbeatInterval, MinGap: 2 * time.Second,
 		stopped: func() bool { return isStopped(env.StateDir()) }}
 }
 
 // Progress writes the status at the end of a pass and asks for a write
-// after every other certificate; pass it as agent.Deps.Progress.
+// at its start and after every other certificate, which Run throttles to
+// one per MinGap; pass it as agent.Deps.Progress.
 func (r *Reporter) Progress(done, total int) {
 	if done == total {
 		r.report()
@@ -70,12 +75,23 @@ func (r *Reporter) Run(ctx context.Context, a Agent) error {
 	r.report()
 	tick := time.NewTicker(r.interval)
 	defer tick.Stop()
+	var held <-chan time.Time // a write asked for within MinGap of the last
 	for {
 		select {
 		case err := <-done:
 			r.report() // the last word: what the agent knew when it stopped
 			return err
 		case <-r.kick:
+			if held != nil {
+				continue
+			}
+			if wait := r.MinGap - time.Since(r.lastWrite()); wait > 0 {
+				held = time.After(wait)
+				continue
+			}
+			r.report()
+		case <-held:
+			held = nil
 			r.report()
 		case <-tick.C:
 			if r.stopped() {
@@ -87,6 +103,12 @@ func (r *Reporter) Run(ctx context.Context, a Agent) error {
 			r.report()
 		}
 	}
+}
+
+func (r *Reporter) lastWrite() time.Time {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.last
 }
 
 // report writes the status and the heartbeat.
@@ -112,6 +134,7 @@ func (r *Reporter) report() {
 	if err := WriteHeartbeat(r.env.HeartbeatFile, string(st.Phase)+": "+st.Message); err != nil {
 		r.log.Error("could not write the heartbeat file", "error", err)
 	}
+	r.last = time.Now()
 	if r.Written != nil {
 		r.Written(item)
 	}

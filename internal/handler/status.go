@@ -154,10 +154,15 @@ func certSubStatus(c agent.CertStatus) SubStatus {
 		sub.state = "not installed yet"
 		parts = append(parts, fmt.Sprintf("not installed yet; attempt %d failed: %s", c.Attempts, c.LastError))
 		causes = append(causes, c.CauseText())
-	case !c.Installed():
+	case !c.Installed() && c.CheckingSince.IsZero():
 		sub.Status = StatusTransitioning
 		sub.state = "not checked yet"
 		parts = append(parts, "not checked yet")
+	case !c.Installed():
+		sub.Status = StatusTransitioning
+	}
+	if !c.CheckingSince.IsZero() {
+		parts = append(parts, checking(c))
 	}
 	if c.HookError != "" {
 		if sub.Status == StatusSuccess {
@@ -170,6 +175,15 @@ func certSubStatus(c agent.CertStatus) SubStatus {
 	sub.cause, sub.attempts = strings.Join(causes, "; "), c.Attempts
 	sub.FormattedMessage = Message{Lang: "en-US", Message: strings.Join(parts, "; ")}
 	return sub
+}
+
+// checking describes the check in flight: "checking since …, attempt 3 of 25".
+func checking(c agent.CertStatus) string {
+	msg := "checking since " + c.CheckingSince.UTC().Format(time.RFC3339) + ", attempt " + strconv.Itoa(c.Attempt)
+	if c.MaxAttempts > 0 {
+		msg += " of " + strconv.Itoa(c.MaxAttempts)
+	}
+	return msg
 }
 
 // maxMessage is the length the guest agent keeps of a message in a

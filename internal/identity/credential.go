@@ -75,6 +75,10 @@ type call struct {
 	err     error
 	waiters int
 	cancel  context.CancelFunc
+	// last is the failure of the latest attempt while the request still
+	// retries (guarded by Credential.mu), so that a caller giving up can
+	// name the real cause.
+	last error
 }
 
 var _ azcore.TokenCredential = (*Credential)(nil)
@@ -175,16 +179,42 @@ func (c *Credential) GetToken(ctx context.Context, o policy.TokenRequestOptions)
 				delete(c.inflight, resource)
 			}
 		}
+		last := cl.last
 		c.mu.Unlock()
+		if last != nil {
+			return azcore.AccessToken{}, &GaveUpError{Last: last, Err: context.Cause(ctx)}
+		}
 		return azcore.AccessToken{}, fmt.Errorf("identity: %s: waiting for a token: %w", c.Describe(), context.Cause(ctx))
 	}
 }
+
+// GaveUpError is what a caller gets when its context ends while the token
+// request still retries: the failure of the latest attempt, and why the
+// caller stopped waiting. Both are reachable with errors.Is and errors.As.
+type GaveUpError struct {
+	// Last is the latest attempt's failure, such as a refused connection
+	// or an HTTP 500 (a *ResponseError).
+	Last error
+	// Err is the cause of the caller's context ending.
+	Err error
+}
+
+func (e *GaveUpError) Error() string {
+	return fmt.Sprintf("%v (gave up waiting for a retry: %v)", e.Last, e.Err)
+}
+
+// Unwrap returns both errors.
+func (e *GaveUpError) Unwrap() []error { return []error{e.Last, e.Err} }
 
 // run performs a shared request and publishes its result. The request's
 // context is detached from the first caller's, so one caller giving up does
 // not fail the others; it is cancelled when every caller has given up.
 func (c *Credential) run(ctx context.Context, resource string, cl *call) {
-	tok, err := c.fetch(ctx, resource)
+	tok, err := c.fetch(ctx, resource, func(err error) {
+		c.mu.Lock()
+		cl.last = err
+		c.mu.Unlock()
+	})
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	cl.cancel()

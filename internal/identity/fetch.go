@@ -32,8 +32,9 @@ type result struct {
 	err        error
 }
 
-// fetch requests a token for resource, retrying per the IMDS guidance.
-func (c *Credential) fetch(ctx context.Context, resource string) (azcore.AccessToken, error) {
+// fetch requests a token for resource, retrying per the IMDS guidance;
+// failed, when set, hears of every failed attempt that is retried.
+func (c *Credential) fetch(ctx context.Context, resource string, failed func(error)) (azcore.AccessToken, error) {
 	for attempt := 1; ; attempt++ {
 		r := c.attempt(ctx, resource)
 		if r.err == nil {
@@ -46,6 +47,9 @@ func (c *Credential) fetch(ctx context.Context, resource string) (azcore.AccessT
 		}
 		if !r.retry || attempt > c.maxRetries {
 			return azcore.AccessToken{}, withAttempts(r.err, attempt)
+		}
+		if failed != nil {
+			failed(withAttempts(r.err, attempt))
 		}
 		d := retryDelay(attempt, r.status, r.retryAfter, c.now(), c.jitter())
 		c.log.Warn("managed identity token request failed; retrying", "identity", c.Describe(),

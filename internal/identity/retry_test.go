@@ -2,6 +2,7 @@ package identity
 
 import (
 	"bufio"
+	"context"
 	"errors"
 	"fmt"
 	"net"
@@ -187,5 +188,42 @@ func TestDefaultEndpointUnreachableHint(t *testing.T) {
 		if !strings.Contains(err, want) {
 			t.Errorf("hint %q lacks %q", err, want)
 		}
+	}
+}
+
+// A caller whose context ends while the request still retries hears the
+// latest attempt's failure, not only its own deadline.
+func TestCallerGivingUpGetsTheLastCause(t *testing.T) {
+	f := newFakeEndpoint(t, reply{status: 500, body: `{"error":"unknown","error_description":"Failed to retrieve token"}`})
+	c, err := New(Options{Endpoint: f.tokenURL(), Sleep: func(ctx context.Context, d time.Duration) error {
+		<-ctx.Done() // every retry waits longer than the caller
+		return ctx.Err()
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
+	defer cancel()
+	_, err = c.GetToken(ctx, tokenOptions(vaultScope))
+	var re *ResponseError
+	if !errors.As(err, &re) || re.StatusCode != 500 || !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("GetToken = %v, want the HTTP 500 and the caller's deadline", err)
+	}
+	if !strings.Contains(err.Error(), "HTTP 500 unknown: Failed to retrieve token") || !strings.Contains(err.Error(), "gave up") {
+		t.Errorf("error %q does not name the cause and that the caller gave up", err)
+	}
+
+	// Nothing answered yet: the caller's deadline is all there is to say.
+	silent := newFakeEndpoint(t, okReply(3600))
+	silent.block = make(chan struct{})
+	t.Cleanup(func() { close(silent.block) })
+	c, err = New(Options{Endpoint: silent.tokenURL()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx2, cancel2 := context.WithTimeout(context.Background(), 100*time.Millisecond)
+	defer cancel2()
+	if _, err := c.GetToken(ctx2, tokenOptions(vaultScope)); !errors.Is(err, context.DeadlineExceeded) || !strings.Contains(err.Error(), "waiting for a token") {
+		t.Errorf("GetToken against a silent endpoint = %v", err)
 	}
 }

@@ -41,7 +41,10 @@ type Options struct {
 // defaultTryTimeout bounds one try of a Key Vault request when Options.Retry
 // sets no TryTimeout. azcore sets none, so a vault or firewall that accepts
 // the connection and never answers would stall the agent's pass forever.
-const defaultTryTimeout = 2 * time.Minute
+// Two tries and azcore's back-off between them fit the agent's 2-minute
+// budget for one check, so a stalled connection is given up and tried
+// again on a new one within the same check.
+const defaultTryTimeout = 45 * time.Second
 
 // NewClients returns a client factory that authenticates with cred.
 func NewClients(cred azcore.TokenCredential, opts Options) *Clients {
@@ -59,11 +62,12 @@ func (c *Clients) client(vaultURL string) (*azsecrets.Client, error) {
 	if cl, ok := c.clients[key]; ok {
 		return cl, nil
 	}
-	opts := &azsecrets.ClientOptions{ClientOptions: azcore.ClientOptions{Retry: c.retry}}
+	opts := &azsecrets.ClientOptions{ClientOptions: azcore.ClientOptions{Retry: c.retry,
+		PerRetryPolicies: []policy.Policy{tryPolicy{tryTimeout: c.retry.TryTimeout}}}}
 	if c.httpClient != nil {
 		opts.Transport = c.httpClient
 	}
-	cl, err := azsecrets.NewClient(vaultURL, c.cred, opts)
+	cl, err := azsecrets.NewClient(vaultURL, recordingCredential{c.cred}, opts)
 	if err != nil {
 		return nil, fmt.Errorf("key vault client for %s: %w", vaultURL, err)
 	}
@@ -80,9 +84,10 @@ func (c *Clients) Versions(ctx context.Context, vaultURL, name string) ([]Versio
 	var out []Version
 	pager := cl.NewListSecretPropertiesVersionsPager(name, nil)
 	for pager.More() {
-		page, err := pager.NextPage(ctx)
+		pageCtx, tr := withTries(ctx)
+		page, err := pager.NextPage(pageCtx)
 		if err != nil {
-			return nil, NewError("list versions of", vaultURL, name, "", err)
+			return nil, NewError("list versions of", vaultURL, name, "", tr.explain(err, c.retry.TryTimeout))
 		}
 		for _, p := range page.Value {
 			if p != nil {
@@ -99,9 +104,10 @@ func (c *Clients) Get(ctx context.Context, vaultURL, name, version string) (*Sec
 	if err != nil {
 		return nil, err
 	}
+	ctx, tr := withTries(ctx)
 	resp, err := cl.GetSecret(ctx, name, version, nil)
 	if err != nil {
-		return nil, NewError("get", vaultURL, name, version, err)
+		return nil, NewError("get", vaultURL, name, version, tr.explain(err, c.retry.TryTimeout))
 	}
 	s := &Secret{Version: versionFrom(resp.ID, resp.Attributes, resp.ContentType, resp.Managed)}
 	if resp.Value != nil {

@@ -50,6 +50,10 @@ type Error struct {
 func NewError(op, vaultURL, name, version string, err error) *Error {
 	e := &Error{Op: op, VaultURL: vaultURL, Name: name, Version: version, Err: err}
 	var re *azcore.ResponseError
+	var te *TimeoutError
+	if errors.As(err, &te) && !errors.As(err, &re) {
+		return e // it names its own cause
+	}
 	if !errors.As(err, &re) {
 		host := vaultURL
 		if u, perr := url.Parse(vaultURL); perr == nil && u.Host != "" {
@@ -69,9 +73,8 @@ func NewError(op, vaultURL, name, version string, err error) *Error {
 // unwrapURL drops net/http's `Get "https://…?api-version=…":` prefix: the
 // message names the vault and secret already.
 func unwrapURL(err error) error {
-	var ue *url.Error
-	if errors.As(err, &ue) && ue.Err != nil {
-		return ue.Err
+	if ue, ok := err.(*url.Error); ok && ue.Err != nil {
+		return ue.Err // only at the top: a wrapping message says more
 	}
 	return err
 }
@@ -115,13 +118,21 @@ func (e *Error) Subject() string {
 	return fmt.Sprintf("key vault: %s secret %s in %s", e.Op, target, e.VaultURL)
 }
 
-func (e *Error) Error() string {
-	msg := e.Subject()
+func (e *Error) Error() string { return e.Subject() + ": " + e.cause() }
+
+// cause renders the failure without the call's subject: a timeout with the
+// latest try's failure, an HTTP answer with Key Vault's most specific code
+// and what to do, a connection failure as named by NewError.
+func (e *Error) cause() string {
+	var te *TimeoutError
+	if errors.As(e.Err, &te) {
+		return te.Error()
+	}
 	var re *azcore.ResponseError
 	if !errors.As(e.Err, &re) {
-		return msg + ": " + e.Err.Error()
+		return e.Err.Error()
 	}
-	msg += fmt.Sprintf(": HTTP %d", re.StatusCode)
+	msg := fmt.Sprintf("HTTP %d", re.StatusCode)
 	code := e.ErrorCode()
 	if code != "" {
 		msg += " " + code
@@ -136,6 +147,16 @@ func (e *Error) Error() string {
 		msg += ": " + explanation
 	}
 	return msg
+}
+
+// describeCause renders the latest try's failure of a call that ran out of
+// time, as Error would render it.
+func describeCause(err error) string {
+	var re *azcore.ResponseError
+	if errors.As(err, &re) {
+		return NewError("", "", "", "", err).cause()
+	}
+	return unwrapURL(err).Error()
 }
 
 func (e *Error) Unwrap() error { return e.Err }
