@@ -579,7 +579,6 @@ func sortCerts(cs []CertStatus) {
 	sort.SliceStable(cs, func(i, j int) bool { return cs[i].Key < cs[j].Key })
 }
 
-
 // Limits of the summary in the overall message: it names the causes whole,
 // the certificates only by example.
 const (
