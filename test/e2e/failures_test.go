@@ -112,10 +112,10 @@ func testFailureAfterInstall(t *testing.T, f failure) {
 	before := snapshot(t, b.store)
 
 	f.breakVault(t, e)
-	// The certificate stays installed, so sync reports success by its exit code.
+	// The certificate stays installed, but this pass failed: exit 3.
 	out, code := b.sync(t, e)
-	if code != 0 {
-		t.Errorf("sync after the failure: exit %d, want 0 (the certificate is still installed):\n%s", code, out)
+	if code != exitStale {
+		t.Errorf("sync after the failure: exit %d, want %d (installed, but this pass failed):\n%s", code, exitStale, out)
 	}
 	sameFiles(t, before, snapshot(t, b.store))
 	if got := b.link(t, "failvault.web"); got != "failvault.web."+first.Version {
