@@ -207,33 +207,34 @@ func (a *Agent) pass(ctx context.Context, due []CertSpec) {
 	}
 	changed, stopWriter := a.statusWriter()
 	a.recover(ctx, spec)
-	sem := make(chan struct{}, a.deps.Concurrency)
-	var wg sync.WaitGroup
-	var done int
+	down := newUnreachable()
 	var doneMu sync.Mutex
-	for _, c := range due {
-		wg.Add(1)
-		sem <- struct{}{}
-		go func() {
-			defer wg.Done()
-			defer func() { <-sem }()
-			start := a.startCheck(c)
-			res, err := a.syncCertSafe(ctx, spec, c)
-			if err != nil && ctx.Err() != nil {
-				a.endCheck(c)
-				return // stopping: an interrupted check is not a failure to report
-			}
-			a.record(spec, c, start, res, err)
-			changed()
-			if a.deps.Progress != nil {
-				doneMu.Lock()
-				done++
-				a.deps.Progress(done, len(due))
-				doneMu.Unlock()
-			}
-		}()
+	done := 0
+	check := func(c CertSpec) {
+		start := a.startCheck(c)
+		var res result
+		failed, err := down.skip(c)
+		if err == nil {
+			res, err = a.syncCertSafe(ctx, spec, c)
+			down.note(c, start, err)
+		} else {
+			start = failed
+		}
+		if err != nil && ctx.Err() != nil {
+			a.endCheck(c)
+			return // stopping: an interrupted check is not a failure to report
+		}
+		a.record(spec, c, start, res, err)
+		changed()
+		if a.deps.Progress != nil {
+			doneMu.Lock()
+			done++
+			a.deps.Progress(done, len(due))
+			doneMu.Unlock()
+		}
 	}
-	wg.Wait()
+	a.runChecks(due, check)
+	a.alignRetries(down)
 	stopWriter()
 	a.writeStatus()
 }

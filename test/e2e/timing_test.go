@@ -4,6 +4,7 @@ package e2e
 
 import (
 	"encoding/json"
+	"fmt"
 	"net"
 	"os"
 	"os/exec"
@@ -97,6 +98,9 @@ type boundCase struct {
 	// and the service's routing flags.
 	prepare func(t *testing.T, e *emu) (msiEndpoint string, route []string)
 	secret  string
+	// certs is how many certificates the settings observe (default 1):
+	// more than the agent checks in parallel must not add up.
+	certs int
 	// status is Key Vault's HTTP status in the final error, 0 when the
 	// vault never answered.
 	status int
@@ -134,6 +138,11 @@ func TestInitialSyncBoundForEveryFailure(t *testing.T) {
 				e.fault(t, emulator.Fault{Op: emulator.OpAny, Vault: "timevault", Kind: emulator.FaultStall})
 				return e.ready.IMDSEndpoint, e.agentArgs()
 			}},
+		{name: "vault silent, 12 certificates", slow: true, certs: 12, mention: []string{"accepted the connection but did not respond"},
+			prepare: func(t *testing.T, e *emu) (string, []string) {
+				e.fault(t, emulator.Fault{Op: emulator.OpAny, Vault: "timevault", Kind: emulator.FaultStall})
+				return e.ready.IMDSEndpoint, e.agentArgs()
+			}},
 		{name: "403", status: 403, mention: []string{"HTTP 403"},
 			prepare: func(t *testing.T, e *emu) (string, []string) {
 				other := map[string][]emulator.Permission{"11111111-2222-4333-8444-555555555555": {emulator.PermGet, emulator.PermList}}
@@ -160,14 +169,24 @@ func testInitialSyncBound(t *testing.T, bc boundCase) {
 		secret = bc.secret
 	}
 	msi, route := bc.prepare(t, e)
-	url := "https://timevault.vault.azure.net/secrets/" + secret
 	g := newGuestAgent(t, "3.0.9")
+	g0dir := g.dir
+	n := max(bc.certs, 1)
+	var observed []any
+	for i := range n {
+		name := secret
+		if i > 0 {
+			name = fmt.Sprintf("%s%02d", secret, i)
+		}
+		observed = append(observed, map[string]any{"url": "https://timevault.vault.azure.net/secrets/" + name,
+			"certificateStoreLocation": filepath.Join(g0dir, "store")})
+	}
 	if out, code := g.run(t, "install", -1); code != 0 {
 		t.Fatalf("install: exit %d\n%s", code, out)
 	}
 	g.writeSettings(t, 0, map[string]any{
 		"secretsManagementSettings": map[string]any{"pollingIntervalInS": "3600", "requireInitialSync": true,
-			"observedCertificates": []any{map[string]any{"url": url, "certificateStoreLocation": filepath.Join(g.dir, "store")}}},
+			"observedCertificates": observed},
 		"authenticationSettings": map[string]any{"msiEndpoint": msi},
 	})
 	if out, code := g.run(t, "enable", 0); code != 0 {
@@ -191,12 +210,16 @@ func testInitialSyncBound(t *testing.T, bc boundCase) {
 		// A later attempt in flight, with the cause of the one before.
 		waitFor(t, "akvvm status showing an attempt in flight after a failed one", func() (bool, string) {
 			s, ok := akvvmStatus(t, stateDir)
-			if !ok || len(s.Certificates) != 1 {
+			if !ok || len(s.Certificates) != n {
 				return false, "no status"
 			}
-			c := s.Certificates[0]
-			return !c.CheckingSince.IsZero() && c.Attempt >= 2 && c.Attempt == c.Attempts+1 && c.MaxAttempts == 25 &&
-				contains(c.LastError, bc.mention...), s.Message
+			for _, c := range s.Certificates {
+				if !c.CheckingSince.IsZero() && c.Attempt >= 2 && c.Attempt == c.Attempts+1 && c.MaxAttempts == 25 &&
+					contains(c.LastError, bc.mention...) {
+					return true, s.Message
+				}
+			}
+			return false, s.Message
 		})
 		out, code := akvvm(t, "status", "--state-dir", stateDir)
 		if code != 0 || !strings.Contains(out, "checking for") || !strings.Contains(out, " of 25)") {
@@ -213,23 +236,33 @@ func testInitialSyncBound(t *testing.T, bc boundCase) {
 		final = s
 		return s.Phase == agent.Error, s.Message
 	})
-	c := final.Certificates[0]
-	took := c.LastCheck.Sub(final.Started)
-	bound := agent.InitialSyncBound(25)
-	t.Logf("MEASURED %s: 25 attempts ended %s (agent time) after the agent started; bound %s; last error: %s",
-		bc.name, took.Round(time.Second), bound, c.LastError)
-	if c.Attempts != 25 || !c.Fatal {
-		t.Errorf("gave up after %d attempts (fatal %v), want 25", c.Attempts, c.Fatal)
+	if len(final.Certificates) != n {
+		t.Fatalf("status has %d certificates, want %d", len(final.Certificates), n)
 	}
+	bound := agent.InitialSyncBound(25)
+	var took time.Duration
+	for _, c := range final.Certificates {
+		took = max(took, c.LastCheck.Sub(final.Started))
+		if c.Attempts != 25 || !c.Fatal {
+			t.Errorf("%s gave up after %d attempts (fatal %v), want 25", c.Key, c.Attempts, c.Fatal)
+		}
+		if c.HTTPStatus != bc.status || !contains(c.LastError, bc.mention...) {
+			t.Errorf("%s: final cause HTTP %d %q, want HTTP %d mentioning %q", c.Key, c.HTTPStatus, c.LastError, bc.status, bc.mention)
+		}
+	}
+	t.Logf("MEASURED %s: 25 attempts of %d certificates ended %s (agent time) after the agent started; bound %s; last error: %s",
+		bc.name, n, took.Round(time.Second), bound, final.Certificates[0].LastError)
 	if took > bound {
 		t.Errorf("25 attempts ended %s after the agent started, beyond the bound %s", took, bound)
 	}
-	if c.HTTPStatus != bc.status || !contains(c.LastError, bc.mention...) {
-		t.Errorf("final cause HTTP %d %q, want HTTP %d mentioning %q", c.HTTPStatus, c.LastError, bc.status, bc.mention)
-	}
 	st := g.waitStatus(t, 0, handler.StatusError)
-	if sub := st.Status.SubStatus; len(sub) != 1 || !strings.Contains(sub[0].FormattedMessage.Message, "gave up after 25 attempts") {
-		t.Errorf("0.status substatus = %+v", sub)
+	if sub := st.Status.SubStatus; len(sub) != n {
+		t.Errorf("0.status has %d substatus, want %d", len(sub), n)
+	}
+	for _, sub := range st.Status.SubStatus {
+		if !strings.Contains(sub.FormattedMessage.Message, "gave up after 25 attempts") {
+			t.Errorf("0.status substatus = %+v", sub)
+		}
 	}
 }
 
