@@ -156,3 +156,75 @@ func TestUnreachableVaultsRetryTogether(t *testing.T) {
 		h.clock.Advance(10 * time.Minute)
 	}
 }
+
+// quickBudgetClock is the real clock with each check's budget cut to a
+// few milliseconds.
+type quickBudgetClock struct{ realClock }
+
+func (quickBudgetClock) WithTimeout(ctx context.Context, _ time.Duration) (context.Context, context.CancelFunc) {
+	return context.WithTimeout(ctx, 20*time.Millisecond)
+}
+
+// silentVaults never answer: every call waits for its context and counts
+// how many wait at once.
+type silentVaults struct {
+	mu             sync.Mutex
+	inFlight, most int
+}
+
+func (s *silentVaults) wait(ctx context.Context, vaultURL, name string) error {
+	s.mu.Lock()
+	s.inFlight++
+	s.most = max(s.most, s.inFlight)
+	s.mu.Unlock()
+	<-ctx.Done()
+	s.mu.Lock()
+	s.inFlight--
+	s.mu.Unlock()
+	return keyvault.NewError("get", vaultURL, name, "", ctx.Err())
+}
+
+func (s *silentVaults) Versions(ctx context.Context, vaultURL, name string) ([]keyvault.Version, error) {
+	return nil, s.wait(ctx, vaultURL, name)
+}
+
+func (s *silentVaults) Get(ctx context.Context, vaultURL, name, _ string) (*keyvault.Secret, error) {
+	return nil, s.wait(ctx, vaultURL, name)
+}
+
+// Eight vaults that do not answer are probed side by side, whatever the
+// concurrency: the pass costs one budget, not eight, and each vault's
+// other certificates are not tried.
+func TestSilentVaultsAreProbedSideBySide(t *testing.T) {
+	h := newHarness(t)
+	h.spec.Certificates = nil
+	for v := range 8 {
+		vault := fmt.Sprintf("https://v%d.vault.azure.net", v)
+		for i := range 3 {
+			name := fmt.Sprintf("c%d", i)
+			h.spec.Certificates = append(h.spec.Certificates, CertSpec{Ref: store.Ref{Vault: fmt.Sprintf("v%d", v), Name: name},
+				VaultURL: vault, URL: vault + "/secrets/" + name})
+		}
+	}
+	src := &silentVaults{}
+	a, err := New(h.spec, Deps{Source: src, Store: h.store, Clock: quickBudgetClock{}, Concurrency: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	st := a.SyncOnce(context.Background())
+	if src.most != 8 {
+		t.Errorf("%d calls waited at once, want the 8 vaults' probes side by side", src.most)
+	}
+	skipped := 0
+	for _, c := range st.Certificates {
+		if c.Attempts != 1 {
+			t.Errorf("%s: %d attempts, want 1", c.Key, c.Attempts)
+		}
+		if strings.Contains(c.LastError, "not checked in this pass") {
+			skipped++
+		}
+	}
+	if skipped != 16 {
+		t.Errorf("%d certificates were not tried, want the 16 behind the probes", skipped)
+	}
+}
