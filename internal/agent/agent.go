@@ -63,6 +63,7 @@ func New(spec Spec, deps Deps) (*Agent, error) {
 	a := &Agent{deps: deps, clock: deps.Clock, log: deps.Logger, reload: make(chan Spec, 1),
 		rand: rand.New(rand.NewPCG(uint64(time.Now().UnixNano()), 0x616b76766d))}
 	a.begun = a.clock.Now()
+	a.readPreviousStatus() // shown until this process has checked
 	a.setSpec(spec)
 	return a, nil
 }
@@ -196,10 +197,7 @@ func (a *Agent) pass(ctx context.Context, due []CertSpec) {
 	a.mu.Lock()
 	spec := a.spec
 	a.mu.Unlock()
-	a.started.Do(func() {
-		a.removeStatusTemps()
-		a.readPreviousStatus()
-	})
+	a.started.Do(a.removeStatusTemps)
 	a.markChecking(due)
 	a.writeStatus()
 	if a.deps.Progress != nil {
@@ -316,7 +314,7 @@ func (a *Agent) writeStatus() {
 	}
 	a.writeMu.Lock()
 	defer a.writeMu.Unlock()
-	if err := WriteStatusFile(a.deps.StatusFile, a.fileStatus()); err != nil {
+	if err := WriteStatusFile(a.deps.StatusFile, a.Status()); err != nil {
 		a.log.Error("could not write the status file", "path", a.deps.StatusFile, "error", err)
 	}
 	a.statusWrites++
@@ -519,8 +517,8 @@ func (a *Agent) describe(err error) string {
 	return msg
 }
 
-// Status returns a snapshot of the agent's state.
-func (a *Agent) Status() Status {
+// live returns a snapshot of what this process knows.
+func (a *Agent) live() Status {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	s := Status{Identity: a.deps.Identity, Warnings: a.spec.Warnings, Updated: a.clock.Now(), Started: a.begun}
@@ -544,11 +542,12 @@ func (a *Agent) inFlight(c CertStatus) CertStatus {
 	return c
 }
 
-// fileStatus is what the status file shows: the agent's state, with the
-// previous run's entry, marked LastKnown, for every certificate this
+// Status returns a snapshot of the agent's state, as the status file, the
+// handler's status and akvvm status show it: what this process knows, and
+// the previous run's entry, marked LastKnown, for every certificate this
 // process has not finished a check of yet (its check in flight shown too).
-func (a *Agent) fileStatus() Status {
-	s := a.Status()
+func (a *Agent) Status() Status {
+	s := a.live()
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	var known []string

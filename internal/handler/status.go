@@ -137,6 +137,9 @@ func certSubStatus(c agent.CertStatus) SubStatus {
 		parts = append(parts, fmt.Sprintf("installed version %s, thumbprint %s, expires %s, at %s",
 			c.InstalledVersion, c.Thumbprint, c.NotAfter.UTC().Format(time.RFC3339), c.Location))
 	}
+	if c.LastKnown {
+		parts = append(parts, "as the service's previous run left it; not checked since it started")
+	}
 	var causes []string
 	switch {
 	case c.Fatal:
@@ -160,6 +163,7 @@ func certSubStatus(c agent.CertStatus) SubStatus {
 		parts = append(parts, "not checked yet")
 	case !c.Installed():
 		sub.Status = StatusTransitioning
+		sub.state = "first check in flight"
 	}
 	if !c.CheckingSince.IsZero() {
 		parts = append(parts, checking(c))
