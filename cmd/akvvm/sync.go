@@ -24,8 +24,8 @@ Exit codes, for scripts and provisioning:
   0  every certificate is installed and was checked against the vault in this pass
   1  some certificate is not installed (see LAST ERROR), or akvvm could not start
   2  the settings are not valid (the same messages as akvvm validate)
-  3  every certificate is installed, but checking some of them failed in this pass:
-     what is installed may be out of date (see LAST ERROR)`,
+  3  every certificate is installed, but checking some of them failed in this pass,
+     so what is installed may be out of date, or a reload command failed (see LAST ERROR)`,
 		Example: `  akvvm sync --once --settings /etc/akvvm/settings.json
   akvvm sync --once --settings settings.json --compat 3.0 --state-dir /tmp/akvvm`,
 		Args: cobra.NoArgs,

@@ -25,13 +25,15 @@ type syncResult struct {
 // without requireInitialSync it is "success" even when nothing is installed,
 // and an installed certificate whose check failed still counts as installed.
 func judgeSync(st agent.Status) syncResult {
-	var missing, failed []string
+	var missing, failed, reload []string
 	for _, c := range st.Certificates {
 		switch {
 		case !c.Installed():
 			missing = append(missing, c.Key)
-		case c.LastError != "" || c.HookError != "":
+		case c.LastError != "":
 			failed = append(failed, c.Key)
+		case c.HookError != "":
+			reload = append(reload, c.Key)
 		}
 	}
 	total := len(st.Certificates)
@@ -42,6 +44,9 @@ func judgeSync(st agent.Status) syncResult {
 	case len(failed) > 0:
 		return syncResult{exitStale, fmt.Sprintf("all %d certificates installed, but this pass failed for %d of them, so they may be out of date: %s",
 			total, len(failed), names(failed))}
+	case len(reload) > 0:
+		return syncResult{exitStale, fmt.Sprintf("all %d certificates installed, but the reload command failed for %d of them: %s",
+			total, len(reload), names(reload))}
 	}
 	return syncResult{exitAllCurrent, fmt.Sprintf("all %d certificates installed and current", total)}
 }

@@ -153,6 +153,9 @@ func TestEveryTryAtItsLimitSaysSo(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "no answer from the vault (the connection was accepted) within the per-try limit of 100ms") {
 		t.Errorf("Get = %v", err)
 	}
+	if err != nil && strings.Contains(err.Error(), "api-version") {
+		t.Errorf("the error carries the request URL: %v", err)
+	}
 	if n := k.emu.Count(emulator.OpGetSecret, "myvault"); n < 2 {
 		t.Errorf("the vault saw %d tries, want the stalled one tried again", n)
 	}

@@ -131,9 +131,9 @@ func (p tryPolicy) Do(req *policy.Request) (*http.Response, error) {
 			what = "no answer from the vault (the connection was accepted)"
 		}
 		t.mu.Unlock()
-		t.record(fmt.Errorf("%s within the per-try limit of %s: %w", what, p.tryTimeout, err))
+		t.record(fmt.Errorf("%s within the per-try limit of %s: %w", what, p.tryTimeout, unwrapURL(err)))
 	case err != nil:
-		t.record(err)
+		t.record(unwrapURL(err)) // the request URL, with its query, says nothing the message does not
 	case resp.StatusCode >= 400 && !isChallenge(resp):
 		t.record(runtime.NewResponseError(resp)) // reads the body once; azcore keeps it for the caller
 	}

@@ -337,12 +337,20 @@ func TestWindowsHandlerUnderWine(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	const endsAtStart = "not polling and leaving the status as it is"
+	logPath := filepath.Join(g.env.LogFolder, "akvvm_service.log")
+	logBefore, _ := os.ReadFile(logPath)
+	if n := strings.Count(string(logBefore), endsAtStart); n != 0 {
+		t.Fatalf("the service log says %q %d times before the start while disabled", endsAtStart, n)
+	}
 	out, errOut, code := w.run(t, "net", "start", handler.ServiceName)
 	t.Logf("net start %s while disabled: exit %d\n%s%s", handler.ServiceName, code, out, errOut)
 	waitFor(t, "the service started while disabled to end", func() (bool, string) {
-		log, _ := os.ReadFile(filepath.Join(g.env.LogFolder, "akvvm_service.log"))
+		log, _ := os.ReadFile(logPath)
 		procs := g.serviceProcesses(t)
-		said := strings.Contains(string(log), "state/stopped is present")
+		// The line the service logs when it starts and finds the marker:
+		// it proves net start did start it.
+		said := strings.Contains(string(log), endsAtStart)
 		st, _ := os.ReadFile(handler.StatusPath(g.env.StatusFolder, 0))
 		return len(procs) == 0 && said, fmt.Sprintf("service processes %q, logged why it ends: %v, 0.status: %s", procs, said, st)
 	})

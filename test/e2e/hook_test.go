@@ -86,7 +86,7 @@ func TestReloadHook(t *testing.T) {
 	settings("/bin/sh", "-c", "echo reload broke >&2; exit 3")
 	nextSecond()
 	v3 := e.rotate(t, "hookvault", "web")
-	if out, code := b.sync(t, e); code != exitStale || !strings.Contains(out, "reload") {
+	if out, code := b.sync(t, e); code != exitStale || !strings.Contains(out, "the reload command failed for 1 of them") {
 		t.Errorf("sync with a failing hook: exit %d, want %d (installed, but the reload failed):\n%s", code, exitStale, out)
 	}
 	if got := b.link(t, "hookvault.web"); got != "hookvault.web."+v3.Version {
