@@ -75,7 +75,7 @@ func RecordHanded(stateDir string, certs []HandedCertificate) error {
 	if damaged != nil && !errors.Is(damaged, errHandedDamaged) {
 		return damaged
 	}
-	merged, added := mergeHanded(known, certs)
+	merged, added := mergeHanded(known, certs, true)
 	if !added && damaged == nil {
 		return nil
 	}
@@ -95,10 +95,11 @@ func RecordHanded(stateDir string, certs []HandedCertificate) error {
 	return nil
 }
 
-// mergeHanded returns known plus the certificates of more it lacks (a
-// later target of the same certificate replaces the earlier one, so the
-// newest link name and options win), and whether anything changed.
-func mergeHanded(known, more []HandedCertificate) ([]HandedCertificate, bool) {
+// mergeHanded returns known plus the certificates of more it lacks, and
+// whether anything changed. With replace, an entry of more for a
+// certificate known already replaces it, so the newest link name and
+// options win; without, the known entry stays.
+func mergeHanded(known, more []HandedCertificate, replace bool) ([]HandedCertificate, bool) {
 	out := append([]HandedCertificate(nil), known...)
 	at := map[[4]string]int{}
 	for i, c := range out {
@@ -113,7 +114,7 @@ func mergeHanded(known, more []HandedCertificate) ([]HandedCertificate, bool) {
 			changed = true
 			continue
 		}
-		if !sameHanded(out[i], c) {
+		if replace && !sameHanded(out[i], c) {
 			out[i] = c
 			changed = true
 		}

@@ -247,7 +247,7 @@ func (h *Handler) removeCertificates(ctx context.Context) (bool, error) {
 		// The current settings and the store still name what they can.
 		h.Log.Warn("certificates only earlier settings named may stay", "error", err)
 	}
-	certs, _ = mergeHanded(certs, handed(settings))
+	certs, _ = mergeHanded(certs, handed(settings), true)
 	st, err := h.NewStore(h.Log)
 	if err != nil {
 		return true, fmt.Errorf("open the certificate store: %w", err)
@@ -266,7 +266,7 @@ func (h *Handler) removeCertificates(ctx context.Context) (bool, error) {
 		}
 		// What the store found adds to the list; a recorded target (with
 		// its link name) wins for a certificate known both ways.
-		certs = mergeMissing(certs, found)
+		certs, _ = mergeHanded(certs, found, false)
 	}
 	n := 0
 	for _, c := range certs {
@@ -292,21 +292,6 @@ func targets(certs []HandedCertificate) []store.Target {
 		}
 	}
 	return out
-}
-
-// mergeMissing adds the certificates of more that known lacks.
-func mergeMissing(known, more []HandedCertificate) []HandedCertificate {
-	have := map[[4]string]bool{}
-	for _, c := range known {
-		have[c.key()] = true
-	}
-	for _, c := range more {
-		if !have[c.key()] {
-			have[c.key()] = true
-			known = append(known, c)
-		}
-	}
-	return known
 }
 
 // describeTarget names a target in messages.

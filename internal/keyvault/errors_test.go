@@ -25,17 +25,7 @@ type vaultFixture struct {
 
 func newVaultFixture(t *testing.T) *vaultFixture {
 	t.Helper()
-	e, err := emulator.New(emulator.Config{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := e.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = e.Close() })
-	if _, err := e.CreateVault(emulator.VaultSpec{Name: "myvault"}); err != nil {
-		t.Fatal(err)
-	}
+	e := startVault(t)
 	hc, err := transport.NewClient(e.TransportOptions(), transport.ClientConfig{Timeout: time.Minute})
 	if err != nil {
 		t.Fatal(err)

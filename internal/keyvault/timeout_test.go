@@ -24,7 +24,8 @@ type kvEnv struct {
 	opts transport.Options
 }
 
-func newKVEnv(t *testing.T) *kvEnv {
+// startVault runs an in-process emulator with the vault myvault.
+func startVault(t *testing.T) *emulator.Emulator {
 	t.Helper()
 	e, err := emulator.New(emulator.Config{})
 	if err != nil {
@@ -37,6 +38,12 @@ func newKVEnv(t *testing.T) *kvEnv {
 	if _, err := e.CreateVault(emulator.VaultSpec{Name: "myvault"}); err != nil {
 		t.Fatal(err)
 	}
+	return e
+}
+
+func newKVEnv(t *testing.T) *kvEnv {
+	t.Helper()
+	e := startVault(t)
 	if _, err := e.CreateCertificate("myvault", "web", emulator.CertificateSpec{}); err != nil {
 		t.Fatal(err)
 	}
