@@ -4,7 +4,6 @@ package e2e
 
 import (
 	"bytes"
-	"context"
 	"errors"
 	"os"
 	"os/exec"
@@ -252,15 +251,7 @@ func heartbeat(t *testing.T, g *guestAgent) (string, string) {
 // without touching the Disable status or the NotReady heartbeat; enable
 // brings it back, also after the next reboot.
 func TestHandlerDisableHoldsAcrossReboots(t *testing.T) {
-	e := startEmulator(t, "e2evault")
-	ctx := context.Background()
-	const clientID = "8d3a0f61-5c2e-4f7b-9a41-2b6c0e9d7f10"
-	if err := e.admin.AddIdentity(ctx, clientID); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := e.admin.CreateCertificate(ctx, "e2evault", "web", emulator.CertificateSpec{DNSNames: []string{"web.example.com"}}); err != nil {
-		t.Fatal(err)
-	}
+	e, clientID := lifecycleVault(t, "web")
 	sd := newFakeSystemd(t, e)
 	g := newGuestAgent(t, "3.0.7")
 	g.managerEnv = sd.env()
@@ -408,17 +399,7 @@ func TestHandlerServiceWithoutSettingsExitsCleanly(t *testing.T) {
 // earlier settings named and later ones dropped, private key included,
 // besides the current one.
 func TestHandlerUninstallRemovesCertificatesDroppedEarlier(t *testing.T) {
-	e := startEmulator(t, "e2evault")
-	ctx := context.Background()
-	const clientID = "8d3a0f61-5c2e-4f7b-9a41-2b6c0e9d7f10"
-	if err := e.admin.AddIdentity(ctx, clientID); err != nil {
-		t.Fatal(err)
-	}
-	for _, name := range []string{"web", "api"} {
-		if _, err := e.admin.CreateCertificate(ctx, "e2evault", name, emulator.CertificateSpec{DNSNames: []string{name + ".example.com"}}); err != nil {
-			t.Fatal(err)
-		}
-	}
+	e, clientID := lifecycleVault(t, "web", "api")
 	store := filepath.Join(t.TempDir(), "store")
 	apiStore := filepath.Join(t.TempDir(), "api-store")
 	if err := os.MkdirAll(store, 0o700); err != nil {
@@ -507,15 +488,7 @@ func TestHandlerWithoutSystemdWritesAnErrorStatus(t *testing.T) {
 // old uninstall keeps the certificates (removeCertificatesOnUninstall) for
 // the new version, whose service then runs, also after a reboot.
 func TestHandlerUpdateKeepsTheOldVersionDisabled(t *testing.T) {
-	e := startEmulator(t, "e2evault")
-	ctx := context.Background()
-	const clientID = "8d3a0f61-5c2e-4f7b-9a41-2b6c0e9d7f10"
-	if err := e.admin.AddIdentity(ctx, clientID); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := e.admin.CreateCertificate(ctx, "e2evault", "web", emulator.CertificateSpec{DNSNames: []string{"web.example.com"}}); err != nil {
-		t.Fatal(err)
-	}
+	e, clientID := lifecycleVault(t, "web")
 	store := filepath.Join(t.TempDir(), "store")
 	sd := newFakeSystemd(t, e)
 	root := t.TempDir()
@@ -588,4 +561,21 @@ func copyFile(t *testing.T, from, to string) {
 	if err := os.WriteFile(to, b, 0o600); err != nil {
 		t.Fatal(err)
 	}
+}
+
+// lifecycleVault starts an emulator with the vault e2evault holding the
+// named certificates, and a user-assigned identity it returns.
+func lifecycleVault(t *testing.T, names ...string) (*emu, string) {
+	t.Helper()
+	e := startEmulator(t, "e2evault")
+	const clientID = "8d3a0f61-5c2e-4f7b-9a41-2b6c0e9d7f10"
+	if err := e.admin.AddIdentity(t.Context(), clientID); err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range names {
+		if _, err := e.admin.CreateCertificate(t.Context(), "e2evault", name, emulator.CertificateSpec{DNSNames: []string{name + ".example.com"}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return e, clientID
 }
