@@ -412,6 +412,7 @@ func (a *Agent) record(spec Spec, c CertSpec, start time.Time, res result, err e
 	}
 	now := a.clock.Now()
 	st.LastCheck = now
+	delete(a.prev, c.Key()) // checked by this process: the previous run's entry is not shown again
 	st.CheckingSince = time.Time{}
 	st.retryNotBefore = time.Time{}
 	if res.current != nil {
