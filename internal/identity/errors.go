@@ -42,7 +42,10 @@ func (e *ResponseError) Error() string {
 		fmt.Fprintf(&b, " (after %d attempts)", e.Attempts)
 	}
 	if e.Hint != "" {
-		b.WriteString(". " + e.Hint)
+		if !strings.HasSuffix(b.String(), ".") {
+			b.WriteString(".")
+		}
+		b.WriteString(" " + e.Hint)
 	}
 	return b.String()
 }

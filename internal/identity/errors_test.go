@@ -81,3 +81,11 @@ func TestErrorMessages(t *testing.T) {
 		})
 	}
 }
+
+// A description that ends its sentence gets no second period before the hint.
+func TestResponseErrorEndsEachSentenceOnce(t *testing.T) {
+	e := &ResponseError{Identity: "system-assigned identity", StatusCode: 500, Description: "Injected fault f1: HTTP 500.", Hint: "The endpoint failed"}
+	if got := e.Error(); strings.Contains(got, "..") || !strings.Contains(got, "HTTP 500. The endpoint failed") {
+		t.Errorf("Error() = %q", got)
+	}
+}
