@@ -2,7 +2,6 @@ package main
 
 import (
 	"fmt"
-	"strings"
 
 	"github.com/akvvm/akvvm/internal/agent"
 )
@@ -40,22 +39,13 @@ func judgeSync(st agent.Status) syncResult {
 	switch {
 	case len(missing) > 0:
 		return syncResult{exitNotInstalled, fmt.Sprintf("%d of %d certificates not installed: %s",
-			len(missing), total, names(missing))}
+			len(missing), total, agent.KeyList(missing, 10))}
 	case len(failed) > 0:
 		return syncResult{exitStale, fmt.Sprintf("all %d certificates installed, but this pass failed for %d of them, so they may be out of date: %s",
-			total, len(failed), names(failed))}
+			total, len(failed), agent.KeyList(failed, 10))}
 	case len(reload) > 0:
 		return syncResult{exitStale, fmt.Sprintf("all %d certificates installed, but the reload command failed for %d of them: %s",
-			total, len(reload), names(reload))}
+			total, len(reload), agent.KeyList(reload, 10))}
 	}
 	return syncResult{exitAllCurrent, fmt.Sprintf("all %d certificates installed and current", total)}
-}
-
-// names lists up to ten keys and counts the rest.
-func names(keys []string) string {
-	const shown = 10
-	if len(keys) <= shown {
-		return strings.Join(keys, ", ")
-	}
-	return fmt.Sprintf("%s and %d more", strings.Join(keys[:shown], ", "), len(keys)-shown)
 }

@@ -518,19 +518,6 @@ func (a *Agent) describe(err error) string {
 	return msg
 }
 
-// live returns a snapshot of what this process knows.
-func (a *Agent) live() Status {
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	s := Status{Identity: a.deps.Identity, Warnings: a.spec.Warnings, Updated: a.clock.Now(), Started: a.begun}
-	for _, c := range a.spec.Certificates {
-		s.Certificates = append(s.Certificates, a.inFlight(*a.certs[c.Key()]))
-	}
-	sortCerts(s.Certificates)
-	s.Phase, s.Message = phase(a.spec, s.Certificates)
-	return s
-}
-
 // inFlight fills in the attempt of a check in flight and, before the
 // certificate is installed, how many attempts the initial sync allows.
 func (a *Agent) inFlight(c CertStatus) CertStatus {
@@ -548,32 +535,38 @@ func (a *Agent) inFlight(c CertStatus) CertStatus {
 // the previous run's entry, marked LastKnown, for every certificate this
 // process has not finished a check of yet (its check in flight shown too).
 func (a *Agent) Status() Status {
-	s := a.live()
 	a.mu.Lock()
 	defer a.mu.Unlock()
+	s := Status{Identity: a.deps.Identity, Warnings: a.spec.Warnings, Updated: a.clock.Now(), Started: a.begun}
 	var known []string
-	for i, c := range s.Certificates {
-		p, ok := a.prev[c.Key]
-		if !ok || !c.LastCheck.IsZero() {
-			continue
+	for _, c := range a.spec.Certificates {
+		st := a.inFlight(*a.certs[c.Key()])
+		if p, ok := a.prev[st.Key]; ok && st.LastCheck.IsZero() {
+			st = lastKnown(p, st)
+			known = append(known, st.Key)
 		}
-		p.URL, p.LastKnown = c.URL, true
-		p.CheckingSince, p.Attempt, p.MaxAttempts = c.CheckingSince, c.Attempt, c.MaxAttempts
-		if p.Installed() {
-			p.MaxAttempts = 0 // installed before: this check is no initial sync
-		}
-		p.NextCheck = c.NextCheck
-		s.Certificates[i] = p
-		known = append(known, c.Key)
+		s.Certificates = append(s.Certificates, st)
 	}
-	if len(known) == 0 {
-		return s
-	}
-	s.LastKnownSince = a.prevUpdated
+	sortCerts(s.Certificates)
 	s.Phase, s.Message = phase(a.spec, s.Certificates)
-	s.Message += fmt.Sprintf("; last known from the previous run (updated %s), not checked by this process yet: %s",
-		a.prevUpdated.UTC().Format(time.RFC3339), strings.Join(known, ", "))
+	if len(known) > 0 {
+		s.LastKnownSince = a.prevUpdated
+		s.Message += fmt.Sprintf("; last known from the previous run (updated %s), not checked by this process yet: %s",
+			a.prevUpdated.UTC().Format(time.RFC3339), KeyList(known, summaryNames))
+	}
 	return s
+}
+
+// lastKnown is the previous run's entry p shown for c, which this process
+// has not checked yet: c's check in flight and next check, p's state.
+func lastKnown(p, c CertStatus) CertStatus {
+	p.URL, p.LastKnown = c.URL, true
+	p.CheckingSince, p.Attempt, p.MaxAttempts = c.CheckingSince, c.Attempt, c.MaxAttempts
+	if p.Installed() {
+		p.MaxAttempts = 0 // installed before: this check is no initial sync
+	}
+	p.NextCheck = c.NextCheck
+	return p
 }
 
 func sortCerts(cs []CertStatus) {
@@ -714,17 +707,25 @@ func Summarise(certs []CertStatus, cause func(CertStatus) string, attempts bool)
 			parts = append(parts, g.Certs[0].Key+tries+": "+g.Cause)
 			continue
 		}
-		names := make([]string, 0, summaryNames)
-		for _, c := range g.Certs[:min(len(g.Certs), summaryNames)] {
-			names = append(names, c.Key)
-		}
-		list := strings.Join(names, ", ")
-		if more := len(g.Certs) - len(names); more > 0 {
-			list += fmt.Sprintf(" and %d more", more)
-		}
-		parts = append(parts, fmt.Sprintf("%d certificates (%s)%s: %s", len(g.Certs), list, tries, g.Cause))
+		parts = append(parts, fmt.Sprintf("%d certificates (%s)%s: %s", len(g.Certs), KeyList(keys(g.Certs), summaryNames), tries, g.Cause))
 	}
 	return strings.Join(parts, "; ")
+}
+
+// KeyList names up to shown of keys and counts the rest: "a, b, c and 9 more".
+func KeyList(keys []string, shown int) string {
+	if len(keys) <= shown {
+		return strings.Join(keys, ", ")
+	}
+	return fmt.Sprintf("%s and %d more", strings.Join(keys[:shown], ", "), len(keys)-shown)
+}
+
+func keys(certs []CertStatus) []string {
+	out := make([]string, len(certs))
+	for i, c := range certs {
+		out[i] = c.Key
+	}
+	return out
 }
 
 // attemptRange says which attempt of certs failed last: "(attempt 3)" or
