@@ -2,6 +2,9 @@ package main
 
 import (
 	"context"
+	"fmt"
+	"net/http"
+	"os"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -15,14 +18,16 @@ func newEmulatorFaultCommand() *cobra.Command {
 	a.register(cmd)
 	var f emulator.Fault
 	var delay time.Duration
-	var kind string
+	var kind, valueFile string
 	add := &cobra.Command{
 		Use:   "add",
 		Short: "Add a fault for matching requests; prints its id",
 		Long: `Add a fault. Kinds: status (answer --status with an error body, --retry-after seconds),
 reset (close the connection with a TCP RST), delay (wait --delay, then answer), truncate (half
 the body, then close), malformed (invalid JSON), stall (never answer; the connection stays
-open until the client gives up). Operations: getSecret, listVersions,
+open until the client gives up), redirect (answer --status, default 302, with Location:
+--location), value (a getSecret answer with its value replaced by the file --value-file and/or
+padded with newlines to --pad-to bytes: a hostile vault's forged or oversize value). Operations: getSecret, listVersions,
 listSecrets, setSecret, updateSecret, deleteSecret, token (the identity endpoint) or *.`,
 		Example: `  # The next two gets of secret web answer 429 with Retry-After: 5
   akvvm emulator fault add --op getSecret --secret web --kind status --status 429 --retry-after 5 --count 2
@@ -34,10 +39,26 @@ listSecrets, setSecret, updateSecret, deleteSecret, token (the identity endpoint
   akvvm emulator fault add --op token --kind status --status 410
 
   # Every request to vault myvault is accepted and never answered
-  akvvm emulator fault add --vault myvault --kind stall --count 0`,
+  akvvm emulator fault add --vault myvault --kind stall --count 0
+
+  # Gets of secret web are redirected to another vault's secret
+  akvvm emulator fault add --op getSecret --secret web --kind redirect --location https://other.vault.azure.net/secrets/web
+
+  # Gets of secret web answer a 2 MB value (the real one padded)
+  akvvm emulator fault add --op getSecret --secret web --kind value --pad-to 2000000 --count 0`,
 		Args: cobra.NoArgs,
 		RunE: adminRun(&a, func(ctx context.Context, c *emulator.AdminClient) (any, error) {
 			f.Kind, f.Delay = emulator.FaultKind(kind), emulator.Duration(delay)
+			if f.Kind == emulator.FaultStatus && f.Status == 0 {
+				f.Status = http.StatusServiceUnavailable
+			}
+			if valueFile != "" {
+				data, err := os.ReadFile(valueFile)
+				if err != nil {
+					return nil, fmt.Errorf("--value-file: %w", err)
+				}
+				f.Value = string(data)
+			}
 			id, err := c.AddFault(ctx, f)
 			return emulator.FaultAdded{ID: id}, err
 		}),
@@ -47,13 +68,16 @@ listSecrets, setSecret, updateSecret, deleteSecret, token (the identity endpoint
 	fl.StringVar(&f.Vault, "vault", "", "only requests to this vault")
 	fl.StringVar(&f.Secret, "secret", "", "only requests for this secret")
 	fl.IntVar(&f.Count, "count", 1, "number of requests to hit; 0 = until cleared")
-	fl.StringVar(&kind, "kind", "status", "status, reset, delay, truncate, malformed or stall")
-	fl.IntVar(&f.Status, "status", 503, "HTTP status of a status fault")
+	fl.StringVar(&kind, "kind", "status", "status, reset, delay, truncate, malformed, stall, redirect or value")
+	fl.IntVar(&f.Status, "status", 0, "HTTP status of a status fault (default 503) or a redirect fault (default 302)")
 	fl.IntVar(&f.RetryAfter, "retry-after", 0, "Retry-After seconds sent with a status fault (0 = none)")
 	fl.StringVar(&f.Code, "code", "", "error code of a status fault (default from the status)")
 	fl.StringVar(&f.InnerCode, "inner-code", "", "innererror code of a status fault, such as ForbiddenByFirewall")
 	fl.StringVar(&f.Message, "message", "", "error message of a status fault")
 	fl.DurationVar(&delay, "delay", time.Second, "wait of a delay fault")
+	fl.StringVar(&f.Location, "location", "", "where a redirect fault sends the client (an absolute URL)")
+	fl.StringVar(&valueFile, "value-file", "", "file whose content replaces the secret value of a value fault")
+	fl.IntVar(&f.PadTo, "pad-to", 0, "pad the value of a value fault with newlines to this many bytes")
 
 	list := &cobra.Command{
 		Use: "list", Short: "List active faults", Args: cobra.NoArgs,

@@ -3,10 +3,12 @@ package emulator
 import (
 	"bufio"
 	"bytes"
+	"encoding/json"
 	"fmt"
 	"net"
 	"net/http"
 	"strconv"
+	"strings"
 	"time"
 )
 
@@ -53,6 +55,17 @@ func (e *Emulator) applyFault(w http.ResponseWriter, r *http.Request, f Fault, i
 		rec := newBufferWriter()
 		next.ServeHTTP(rec, r)
 		writeTruncated(w, rec)
+	case FaultRedirect:
+		code := f.Status
+		if code == 0 {
+			code = http.StatusFound
+		}
+		w.Header().Set("Location", f.Location)
+		w.WriteHeader(code)
+	case FaultValue:
+		rec := newBufferWriter()
+		next.ServeHTTP(rec, r)
+		writeReplacedValue(w, rec, f)
 	case FaultMalformed:
 		rec := newBufferWriter()
 		next.ServeHTTP(rec, r)
@@ -63,6 +76,36 @@ func (e *Emulator) applyFault(w http.ResponseWriter, r *http.Request, f Fault, i
 		w.WriteHeader(rec.code())
 		_, _ = w.Write(body)
 	}
+}
+
+// writeReplacedValue sends rec with its secret value replaced by f.Value
+// (when set) and padded with newlines to f.PadTo bytes. An answer that is
+// not a secret bundle (an error) is sent unchanged.
+func writeReplacedValue(w http.ResponseWriter, rec *bufferWriter, f Fault) {
+	var bundle map[string]any
+	if rec.code() != http.StatusOK || json.Unmarshal(rec.body.Bytes(), &bundle) != nil {
+		copyHeader(w.Header(), rec.header)
+		w.WriteHeader(rec.code())
+		_, _ = w.Write(rec.body.Bytes())
+		return
+	}
+	value, _ := bundle["value"].(string)
+	if f.Value != "" {
+		value = f.Value
+	}
+	if pad := f.PadTo - len(value); pad > 0 {
+		value += strings.Repeat("\n", pad)
+	}
+	bundle["value"] = value
+	body, err := json.Marshal(bundle)
+	if err != nil {
+		http.Error(w, "fault: "+err.Error(), http.StatusInternalServerError)
+		return
+	}
+	copyHeader(w.Header(), rec.header)
+	w.Header().Set("Content-Length", strconv.Itoa(len(body)))
+	w.WriteHeader(http.StatusOK)
+	_, _ = w.Write(body)
 }
 
 // resetConnection closes the client connection with a TCP RST.

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"math"
+	"net/url"
 	"strconv"
 	"strings"
 	"sync"
@@ -29,7 +30,19 @@ const (
 	// stays open until the client gives up, as behind a firewall that
 	// accepts TCP and TLS and then drops everything.
 	FaultStall FaultKind = "stall"
+	// FaultRedirect answers with a redirect (Status, default 302) to
+	// Location, as a hostile or misconfigured host would; Key Vault and the
+	// identity endpoint never redirect.
+	FaultRedirect FaultKind = "redirect"
+	// FaultValue serves a getSecret answer whose value is replaced by Value
+	// (when set) and then padded with blank lines to PadTo bytes (when set):
+	// a hostile vault's forged or oversize value, beyond Key Vault's own
+	// 25 KB limit that the emulator's set-secret enforces.
+	FaultValue FaultKind = "value"
 )
+
+// maxFaultPad bounds FaultValue's padding.
+const maxFaultPad = 1 << 30
 
 // Duration is a time.Duration that reads and writes JSON as a Go duration string ("1.5s").
 type Duration time.Duration
@@ -87,6 +100,11 @@ type Fault struct {
 	InnerCode string `json:"innerCode,omitempty"`
 	// Delay is the wait of a delay fault.
 	Delay Duration `json:"delay,omitempty"`
+	// Location is where a redirect fault sends the client.
+	Location string `json:"location,omitempty"`
+	// Value replaces the secret value of a value fault; PadTo pads it.
+	Value string `json:"value,omitempty"`
+	PadTo int    `json:"padTo,omitempty"`
 }
 
 // Validate checks the fault and says how to fix it.
@@ -106,9 +124,23 @@ func (f Fault) Validate() error {
 		if f.Delay <= 0 || time.Duration(f.Delay) > 10*time.Minute {
 			return fmt.Errorf("fault delay %s must be positive and at most 10m", time.Duration(f.Delay))
 		}
+	case FaultRedirect:
+		if f.Status != 0 && (f.Status < 300 || f.Status > 399) {
+			return fmt.Errorf("redirect fault status %d is not a 3xx status: use 301, 302, 303, 307 or 308, or leave it out for 302", f.Status)
+		}
+		if u, err := url.Parse(f.Location); err != nil || !u.IsAbs() {
+			return fmt.Errorf("redirect fault location %q must be an absolute URL such as https://other.vault.azure.net/secrets/web", f.Location)
+		}
+	case FaultValue:
+		if f.Op != OpGetSecret {
+			return fmt.Errorf("value fault op %q: a value fault changes getSecret answers only; use --op getSecret", f.Op)
+		}
+		if f.PadTo < 0 || f.PadTo > maxFaultPad {
+			return fmt.Errorf("value fault padTo %d must be from 0 to %d bytes", f.PadTo, maxFaultPad)
+		}
 	case FaultReset, FaultTruncate, FaultMalformed, FaultStall:
 	default:
-		return fmt.Errorf("fault kind %q is unknown: use status, reset, delay, truncate, malformed or stall", f.Kind)
+		return fmt.Errorf("fault kind %q is unknown: use status, reset, delay, truncate, malformed, stall, redirect or value", f.Kind)
 	}
 	if f.RetryAfter < 0 {
 		return fmt.Errorf("fault retryAfter %d is negative", f.RetryAfter)

@@ -273,3 +273,56 @@ func TestFaultStallNeverAnswersUntilTheClientLeaves(t *testing.T) {
 		t.Errorf("stall fault refused: %v", f.Validate())
 	}
 }
+
+func TestHostileFaults(t *testing.T) {
+	e := startEmulator(t, Config{})
+	mustVault(t, e, VaultSpec{Name: "myvault"})
+	if _, err := e.SetSecret("myvault", "cert", SecretSpec{Value: "value"}); err != nil {
+		t.Fatal(err)
+	}
+	c := httpClient(t, e)
+	c.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+	tok := mustToken(t, e, "https://vault.azure.net", "")
+	const get = "https://myvault.vault.azure.net/secrets/cert?api-version=7.5"
+
+	t.Run("redirect", func(t *testing.T) {
+		t.Cleanup(e.ClearFaults)
+		const to = "https://othervault.vault.azure.net/secrets/cert"
+		if _, err := e.AddFault(Fault{Op: OpGetSecret, Kind: FaultRedirect, Location: to, Count: 1}); err != nil {
+			t.Fatal(err)
+		}
+		if r := rawRequest(t, c, http.MethodGet, get, tok, ""); r.status != http.StatusFound || r.header.Get("Location") != to {
+			t.Errorf("got %d Location %q, want 302 to %s", r.status, r.header.Get("Location"), to)
+		}
+	})
+	t.Run("value replaced and padded", func(t *testing.T) {
+		t.Cleanup(e.ClearFaults)
+		if _, err := e.AddFault(Fault{Op: OpGetSecret, Kind: FaultValue, Value: "forged", PadTo: 100000, Count: 1}); err != nil {
+			t.Fatal(err)
+		}
+		r := rawRequest(t, c, http.MethodGet, get, tok, "")
+		var b struct {
+			Value string `json:"value"`
+			ID    string `json:"id"`
+		}
+		if err := json.Unmarshal(r.body, &b); err != nil || r.status != 200 {
+			t.Fatalf("got %d %v", r.status, err)
+		}
+		if len(b.Value) != 100000 || !strings.HasPrefix(b.Value, "forged\n") || !strings.Contains(b.ID, "/secrets/cert/") {
+			t.Errorf("value of %d bytes starting %q, id %q; want 100000 bytes starting with the forged value and the real id", len(b.Value), b.Value[:min(10, len(b.Value))], b.ID)
+		}
+		if r := rawRequest(t, c, http.MethodGet, get, tok, ""); !strings.Contains(string(r.body), `"value":"value"`) {
+			t.Errorf("after the fault: %s, want the real value", r.body)
+		}
+	})
+	for _, bad := range []Fault{
+		{Op: OpGetSecret, Kind: FaultRedirect, Location: "/relative"},
+		{Op: OpGetSecret, Kind: FaultRedirect, Location: "https://x.example", Status: 200},
+		{Op: OpListVersions, Kind: FaultValue, PadTo: 10},
+		{Op: OpGetSecret, Kind: FaultValue, PadTo: -1},
+	} {
+		if _, err := e.AddFault(bad); err == nil {
+			t.Errorf("AddFault(%+v) succeeded, want a validation error", bad)
+		}
+	}
+}
