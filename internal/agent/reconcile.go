@@ -112,6 +112,11 @@ func (a *Agent) apply(ctx context.Context, c CertSpec, res *result, p plan, read
 		if err != nil {
 			return &syncError{err: fmt.Errorf("install version %s: %w", pr.version, err)}
 		}
+		if rec.Unchanged {
+			a.alreadyThere(c, rec)
+			res.current = &rec
+			continue
+		}
 		a.log.Info("installed new version", "certificate", c.Key(), "version", rec.Version,
 			"thumbprint", rec.Thumbprint, "notAfter", rec.NotAfter, "location", rec.Location)
 		a.changed(ctx, res, Event{Cert: c, Previous: res.current, Installed: rec, Bundle: pr.bundle, Rollback: p.rollback && res.current == start})
@@ -122,14 +127,19 @@ func (a *Agent) apply(ctx context.Context, c CertSpec, res *result, p plan, read
 		if err != nil {
 			return &syncError{err: fmt.Errorf("make installed version %s current again: %w", p.current, err)}
 		}
-		from := ""
-		if res.current != nil {
-			from = res.current.Version
+		if rec.Unchanged {
+			a.alreadyThere(c, rec)
+			res.current = &rec
+		} else {
+			from := ""
+			if res.current != nil {
+				from = res.current.Version
+			}
+			a.log.Info("made an installed version current again", "certificate", c.Key(), "version", rec.Version,
+				"thumbprint", rec.Thumbprint, "previous", from, "rollback", p.rollback)
+			a.changed(ctx, res, Event{Cert: c, Previous: res.current, Installed: rec, Rollback: p.rollback && res.current == start})
+			res.switched++
 		}
-		a.log.Info("made an installed version current again", "certificate", c.Key(), "version", rec.Version,
-			"thumbprint", rec.Thumbprint, "previous", from, "rollback", p.rollback)
-		a.changed(ctx, res, Event{Cert: c, Previous: res.current, Installed: rec, Rollback: p.rollback && res.current == start})
-		res.switched++
 	}
 	for _, w := range p.withdrawn {
 		if w.Installed {
@@ -195,6 +205,14 @@ func (a *Agent) changed(ctx context.Context, res *result, ev Event) {
 	if err := a.notify(ctx, ev); err != nil {
 		res.hookErr = err
 	}
+}
+
+// alreadyThere logs a version another akvvm process sharing the store
+// installed or made current while this one was downloading it: no event
+// is raised and no hook runs, as that process did both.
+func (a *Agent) alreadyThere(c CertSpec, rec store.Installed) {
+	a.log.Info("version already installed and current (another akvvm process sharing the store got there first); nothing to do",
+		"certificate", c.Key(), "version", rec.Version, "thumbprint", rec.Thumbprint, "location", rec.Location)
 }
 
 // withdrawalNotice tells the operator what the vault withdrew, or "".

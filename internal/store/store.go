@@ -118,13 +118,18 @@ type Installed struct {
 	// of the Linux link, or on Windows the version installed or made
 	// current last.
 	Current bool
+	// Unchanged, set by Install and MakeCurrent, says the version was
+	// already installed and current, so nothing changed: another akvvm
+	// process sharing the store (a service and a manual sync) got there
+	// first. The caller raises no event and runs no hook for it.
+	Unchanged bool
 }
 
 // Store installs, lists, switches and removes certificate versions.
 type Store interface {
 	// Install puts c at t and makes it the current version. Installing a
 	// version that is already installed makes it current and returns its
-	// record.
+	// record; when it was current already, the record says Unchanged.
 	Install(ctx context.Context, t Target, c Certificate) (Installed, error)
 	// List returns the versions of ref that akvvm installed at t: the
 	// current one first, then the others, newest installed first.

@@ -56,6 +56,7 @@ func (s *Store) MakeCurrent(ctx context.Context, t store.Target, ref store.Ref, 
 	}
 	in := installed(sess.dir, ref, v)
 	in.Current = true
+	in.Unchanged = current == path
 	if current != path {
 		s.log.Info("made installed certificate version current", "file", v.File, "thumbprint", in.Thumbprint, "notAfter", in.NotAfter, "link", link)
 	}

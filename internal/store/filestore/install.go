@@ -132,6 +132,7 @@ func (s *Store) Install(ctx context.Context, t store.Target, c store.Certificate
 
 	in := installed(dir, ref, *v)
 	in.Current = true
+	in.Unchanged = !write && current == path
 	switch {
 	case write:
 		s.log.Info("installed certificate version", "file", fileName, "thumbprint", in.Thumbprint, "notAfter", in.NotAfter, "link", link)

@@ -38,6 +38,10 @@ func TestUnchangedInstallWritesNothing(t *testing.T) {
 	before := snapshot(t, dir)
 
 	again := mustInstall(t, s, target, c)
+	if first.Unchanged || !again.Unchanged {
+		t.Errorf("Unchanged = %v on the first Install and %v on the second, want false then true", first.Unchanged, again.Unchanged)
+	}
+	again.Unchanged = false
 	if !reflect.DeepEqual(first, again) {
 		t.Errorf("second Install returned %+v, want the original record %+v", again, first)
 	}
