@@ -63,7 +63,12 @@ func runAgent(ctx context.Context, f *agentFlags) error {
 					log.Error("settings reload failed; keeping the current settings", "error", err)
 					continue
 				}
-				a.Reload(agent.SpecFromSettings(s))
+				spec := agent.SpecFromSettings(s)
+				if err := agent.CheckOverlaps(spec.Certificates); err != nil {
+					log.Error("settings reload failed; keeping the current settings", "error", err)
+					continue
+				}
+				a.Reload(spec)
 			}
 		}
 	}()

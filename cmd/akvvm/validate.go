@@ -9,6 +9,7 @@ import (
 	"runtime"
 	"strings"
 
+	"github.com/akvvm/akvvm/internal/agent"
 	"github.com/akvvm/akvvm/internal/config"
 	"github.com/spf13/cobra"
 )
@@ -67,6 +68,13 @@ an ARM resource at properties.settings) the first line says where they are.`,
 			}
 			if err != nil {
 				return err
+			}
+			if schema.Platform == config.Linux && runtime.GOOS == "linux" {
+				if err := agent.CheckOverlaps(agent.SpecFromSettings(s).Certificates); err != nil {
+					fmt.Fprintf(cmd.ErrOrStderr(), "%s: the store directories on this machine overlap:\n  - %s\n",
+						displayName(file), strings.ReplaceAll(err.Error(), "\n", "\n  - "))
+					return exitError{exitInvalidSettings}
+				}
 			}
 			if asJSON {
 				enc := json.NewEncoder(cmd.OutOrStdout())

@@ -48,6 +48,9 @@ func New(spec Spec, deps Deps) (*Agent, error) {
 	if deps.Source == nil || deps.Store == nil {
 		return nil, errors.New("agent: a secret source and a store are required")
 	}
+	if err := CheckOverlaps(spec.Certificates); err != nil {
+		return nil, fmt.Errorf("settings: %w", err)
+	}
 	if deps.Clock == nil {
 		deps.Clock = realClock{}
 	}

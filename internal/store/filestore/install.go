@@ -328,7 +328,7 @@ func (s *Store) removeOldLink(dir, name string, cs *certState) {
 		s.log.Warn("removing the previous symbolic link failed; remove it by hand", "link", p, "err", err)
 		return
 	}
-	s.log.Info("removed previous symbolic link after a link name change", "link", name)
+	s.log.Warn("customSymbolicLinkName changed, so the previous link was removed; if another akvvm process observes this certificate here with other settings, the two replace each other's link: give both the same customSymbolicLinkName", "removed", name)
 }
 
 // versionOf returns the version recorded for file, or "".
