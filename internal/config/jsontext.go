@@ -173,7 +173,7 @@ func syntaxHint(data []byte, se *json.SyntaxError) string {
 // lone surrogate escape in any of its strings (see checkSurrogates). It is
 // only used on data, text that is already known to be valid JSON.
 func decodeValue(dec *json.Decoder, data []byte, path string, r *report) (any, error) {
-	tok, err := token(dec, data, path, r)
+	tok, err := token(dec, data, path, false, r)
 	if err != nil {
 		return nil, err
 	}
@@ -183,7 +183,7 @@ func decodeValue(dec *json.Decoder, data []byte, path string, r *report) (any, e
 		case '{':
 			o := &object{vals: map[string]any{}}
 			for dec.More() {
-				kt, err := token(dec, data, path, r)
+				kt, err := token(dec, data, path, true, r)
 				if err != nil {
 					return nil, err
 				}
@@ -220,12 +220,12 @@ func decodeValue(dec *json.Decoder, data []byte, path string, r *report) (any, e
 }
 
 // token reads the next token and, with r, checks the raw text of a
-// string token.
-func token(dec *json.Decoder, data []byte, path string, r *report) (json.Token, error) {
+// string token: a value at path, or a field name of the object at path.
+func token(dec *json.Decoder, data []byte, path string, key bool, r *report) (json.Token, error) {
 	start := dec.InputOffset()
 	tok, err := dec.Token()
 	if _, isString := tok.(string); isString && err == nil && r != nil {
-		checkSurrogates(data[start:dec.InputOffset()], path, r)
+		checkSurrogates(data[start:dec.InputOffset()], path, key, r)
 	}
 	return tok, err
 }

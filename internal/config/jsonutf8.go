@@ -71,10 +71,14 @@ func hex4(raw []byte, i int) (rune, bool) {
 }
 
 // checkSurrogates reports a lone surrogate escape in the raw string token
-// raw of the value or key at path.
-func checkSurrogates(raw []byte, path string, r *report) {
+// raw: the value at path, or with key a field name of the object at path.
+func checkSurrogates(raw []byte, path string, key bool, r *report) {
 	if esc := loneSurrogate(raw); esc != "" {
-		r.add(path, fmt.Sprintf(`contains the escape %s, half of a UTF-16 surrogate pair without its other half`, esc),
+		what := "contains"
+		if key {
+			what = "has a field name that contains"
+		}
+		r.add(path, fmt.Sprintf(`%s the escape %s, half of a UTF-16 surrogate pair without its other half`, what, esc),
 			`Write the character itself, or both halves of its pair (such as \ud83d\ude00); a JSON decoder would replace the lone half with U+FFFD`)
 	}
 }
