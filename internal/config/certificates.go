@@ -76,8 +76,8 @@ func parseCertificate(item any, path string, s Schema, d certDefaults, r *report
 		c.StoreName = ""
 	}
 	str, isString := item.(string)
-	if isString {
-		if inner, ok := decodeEmbedded(str); ok && usesObjects(s) {
+	if isString && usesObjects(s) {
+		if inner, ok := decodeEmbedded(str, path, r); ok {
 			r.warn(path, "the entry is a JSON string that contains the object (double-encoded); akvvm decoded it", doubleEncodedHint)
 			item, isString = inner, false
 		}

@@ -24,7 +24,7 @@ type object struct {
 // reports malformed JSON with its line and column.
 func decodeText(data []byte, path string, r *report) (any, bool) {
 	data, ok := normaliseEncoding(data, path, r)
-	if !ok {
+	if !ok || !checkUTF8(data, path, r) {
 		return nil, false
 	}
 	if len(bytes.TrimSpace(data)) == 0 {
@@ -49,7 +49,7 @@ func decodeText(data []byte, path string, r *report) (any, bool) {
 	}
 	dec := json.NewDecoder(bytes.NewReader(data))
 	dec.UseNumber()
-	v, err := decodeValue(dec)
+	v, err := decodeValue(dec, data, path, r)
 	if err != nil {
 		// Unreachable for text json.Unmarshal accepted; reported rather than ignored.
 		r.add(path, "the settings could not be decoded: "+err.Error(), "Check the JSON syntax.")
@@ -66,7 +66,13 @@ func normaliseEncoding(data []byte, path string, r *report) ([]byte, bool) {
 	case bytes.HasPrefix(data, []byte{0xFF, 0xFE}), bytes.HasPrefix(data, []byte{0xFE, 0xFF}):
 		r.warn(path, "the settings file is UTF-16 text; akvvm converted it",
 			"Windows PowerShell 5.1 writes UTF-16 with > and Out-File; save the file as UTF-8 (Out-File -Encoding utf8) so every tool reads it")
-		return fromUTF16(data[2:], data[0] == 0xFE), true
+		units := utf16Units(data[2:], data[0] == 0xFE)
+		if i, bad := loneSurrogateUnits(units); bad {
+			r.add(path, fmt.Sprintf("the UTF-16 settings text has half of a surrogate pair without its other half (code unit %d)", i),
+				"Save the settings as UTF-8; a decoder would replace it with U+FFFD and akvvm would use a name nobody wrote")
+			return nil, false
+		}
+		return []byte(string(utf16.Decode(units))), true
 	case bytes.IndexByte(data, 0) >= 0:
 		r.add(path, "the settings contain NUL bytes", "The file looks like UTF-16 without a byte order mark; save it as UTF-8.")
 		return nil, false
@@ -74,7 +80,8 @@ func normaliseEncoding(data []byte, path string, r *report) ([]byte, bool) {
 	return data, true
 }
 
-func fromUTF16(b []byte, bigEndian bool) []byte {
+// utf16Units splits UTF-16 text into its code units.
+func utf16Units(b []byte, bigEndian bool) []uint16 {
 	units := make([]uint16, 0, len(b)/2)
 	for i := 0; i+1 < len(b); i += 2 {
 		if bigEndian {
@@ -83,7 +90,7 @@ func fromUTF16(b []byte, bigEndian bool) []byte {
 			units = append(units, uint16(b[i+1])<<8|uint16(b[i]))
 		}
 	}
-	return []byte(string(utf16.Decode(units)))
+	return units
 }
 
 // unescapeQuotes repairs text such as {\"a\": \"b\"}: it returns the text
@@ -162,10 +169,11 @@ func syntaxHint(data []byte, se *json.SyntaxError) string {
 	return "Fix the JSON syntax at that position."
 }
 
-// decodeValue reads one value in document order. It is only used on text
-// that is already known to be valid JSON.
-func decodeValue(dec *json.Decoder) (any, error) {
-	tok, err := dec.Token()
+// decodeValue reads the value at path in document order and reports a
+// lone surrogate escape in any of its strings (see checkSurrogates). It is
+// only used on data, text that is already known to be valid JSON.
+func decodeValue(dec *json.Decoder, data []byte, path string, r *report) (any, error) {
+	tok, err := token(dec, data, path, false, r)
 	if err != nil {
 		return nil, err
 	}
@@ -175,12 +183,12 @@ func decodeValue(dec *json.Decoder) (any, error) {
 		case '{':
 			o := &object{vals: map[string]any{}}
 			for dec.More() {
-				kt, err := dec.Token()
+				kt, err := token(dec, data, path, true, r)
 				if err != nil {
 					return nil, err
 				}
 				k, _ := kt.(string)
-				v, err := decodeValue(dec)
+				v, err := decodeValue(dec, data, field(path, k), r)
 				if err != nil {
 					return nil, err
 				}
@@ -196,7 +204,7 @@ func decodeValue(dec *json.Decoder) (any, error) {
 		case '[':
 			a := []any{}
 			for dec.More() {
-				v, err := decodeValue(dec)
+				v, err := decodeValue(dec, data, index(path, len(a)), r)
 				if err != nil {
 					return nil, err
 				}
@@ -209,4 +217,15 @@ func decodeValue(dec *json.Decoder) (any, error) {
 	default:
 		return t, nil
 	}
+}
+
+// token reads the next token and, with r, checks the raw text of a
+// string token: a value at path, or a field name of the object at path.
+func token(dec *json.Decoder, data []byte, path string, key bool, r *report) (json.Token, error) {
+	start := dec.InputOffset()
+	tok, err := dec.Token()
+	if _, isString := tok.(string); isString && err == nil && r != nil {
+		checkSurrogates(data[start:dec.InputOffset()], path, key, r)
+	}
+	return tok, err
 }

@@ -116,6 +116,15 @@ func TestSchemasAgreeWithParser(t *testing.T) {
 		{"removal on uninstall as word", win30, sms(`"removeCertificatesOnUninstall": "yes", "observedCertificates": [` + cert + `]`), false},
 		{"removal on uninstall in a certificate", lin30, sms(`"observedCertificates": [{"url": ` + url + `, "removeCertificatesOnUninstall": true}]`), false},
 		{"boolean as word", win30, sms(`"requireInitialSync": "yes", "observedCertificates": [` + cert + `]`), false},
+		{"link name with backslash", lin30, sms(`"observedCertificates": [{"url": ` + url + `, "customSymbolicLinkName": "a\\b"}]`), false},
+		{"link name with reserved prefix", lin30, sms(`"observedCertificates": [{"url": ` + url + `, "customSymbolicLinkName": ".akvvm-x"}]`), false},
+		{"link name with newline", lin30, sms(`"observedCertificates": [{"url": ` + url + `, "customSymbolicLinkName": "a\nb"}]`), false},
+		{"link name with U+202E", lin30, sms(`"observedCertificates": [{"url": ` + url + `, "customSymbolicLinkName": "a\u202eb"}]`), false},
+		{"link name of printable UTF-8", lin30, sms(`"observedCertificates": [{"url": ` + url + `, "customSymbolicLinkName": "zertifikat-ä.pem"}]`), true},
+		{"store directory with newline", lin30, sms(`"certificateStoreLocation": "/srv/a\nb", "observedCertificates": [` + url + `]`), false},
+		{"store directory /proc/self", lin20, sms(`"certificateStoreLocation": "/proc/self", "observedCertificates": [` + url + `]`), false},
+		{"store directory /", lin30, sms(`"observedCertificates": [{"url": ` + url + `, "certificateStoreLocation": "/"}]`), false},
+		{"store directory /procfs", lin30, sms(`"observedCertificates": [{"url": ` + url + `, "certificateStoreLocation": "/procfs"}]`), true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -1,9 +1,12 @@
 package config
 
 import (
+	"errors"
 	"fmt"
 	"path"
 	"strings"
+
+	"github.com/akvvm/akvvm/internal/store"
 )
 
 // windowsLocation checks a Windows certificateStoreLocation, which is
@@ -54,48 +57,57 @@ func windowsStoreName(v any, p string, r *report) string {
 		"web hosting":                            "WebHosting",
 		"trusted publishers":                     "TrustedPublisher",
 	}
-	switch {
-	case strings.TrimSpace(s) == "":
-		r.add(p, "is empty", `Remove it to use MY (Personal), or write a store name such as "MY" or "TrustedPeople".`)
-	case display[strings.ToLower(s)] != "":
-		r.add(p, fmt.Sprintf("%q is the name certlm.msc displays, not the store's system name", s), fmt.Sprintf("Write %q.", display[strings.ToLower(s)]))
-	case strings.Contains(s, `\`):
-		r.add(p, fmt.Sprintf("%q is not a store name", s), "Write the store name alone (such as MY) and the location in certificateStoreLocation.")
-	default:
-		return s
+	if want := display[strings.ToLower(s)]; want != "" {
+		r.add(p, fmt.Sprintf("%q is the name certlm.msc displays, not the store's system name", s), fmt.Sprintf("Write %q.", want))
+		return DefaultStoreName
 	}
-	return DefaultStoreName
+	if err := store.CheckStoreName(s); err != nil {
+		r.addName(p, err)
+		return DefaultStoreName
+	}
+	return s
 }
 
-// linuxDirectory checks a Linux certificateStoreLocation, an absolute directory.
+// linuxDirectory checks a Linux certificateStoreLocation with the store's
+// own rules (store.CheckDirectory) and returns it cleaned.
 func linuxDirectory(v any, p string, r *report) string {
 	s, ok := r.asString(v, p)
 	if !ok {
 		return DefaultLinuxStore
 	}
-	switch {
-	case s == "LocalMachine" || s == "CurrentUser":
+	if s == "LocalMachine" || s == "CurrentUser" {
 		r.add(p, fmt.Sprintf("%q is a Windows store location, but on Linux certificateStoreLocation is a directory", s),
 			"Remove it to use "+DefaultLinuxStore+", or give an absolute directory; validate with --platform windows if these settings are for Windows.")
-	case !strings.HasPrefix(s, "/") || strings.ContainsRune(s, 0):
-		r.add(p, fmt.Sprintf("%q is not an absolute directory", s), "Write a path that starts with /, such as "+DefaultLinuxStore+".")
-	case path.Clean(s) == "/":
-		r.add(p, "is the root directory", "Use a directory of its own, such as "+DefaultLinuxStore+".")
-	default:
-		return path.Clean(s)
+		return DefaultLinuxStore
 	}
-	return DefaultLinuxStore
+	if err := store.CheckDirectory(s); err != nil {
+		r.addName(p, err)
+		return DefaultLinuxStore
+	}
+	return path.Clean(s)
 }
 
-// linkName checks a Linux customSymbolicLinkName, a file name.
+// linkName checks a Linux customSymbolicLinkName with the store's own
+// rules (store.CheckLinkName).
 func linkName(v any, p string, r *report) string {
 	s, ok := r.asString(v, p)
 	if !ok {
 		return ""
 	}
-	if s == "" || s == "." || s == ".." || len(s) > 255 || strings.ContainsAny(s, "/\x00") {
-		r.add(p, fmt.Sprintf("%q is not a file name", s), "Give a plain file name without slashes, such as app1Cert1; the link is created inside certificateStoreLocation.")
+	if err := store.CheckLinkName(s); err != nil {
+		r.addName(p, err)
 		return ""
 	}
 	return s
+}
+
+// addName reports a value the store's name rules refuse, in the words
+// the store uses at install.
+func (r *report) addName(p string, err error) {
+	var ne *store.NameError
+	if errors.As(err, &ne) {
+		r.add(p, ne.Message(), ne.Hint)
+		return
+	}
+	r.add(p, err.Error(), "")
 }

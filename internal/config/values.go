@@ -48,7 +48,7 @@ func (r *report) object(v any, path, what, decoded string) (*object, bool) {
 	case *object:
 		return t, true
 	case string:
-		if inner, ok := decodeEmbedded(t); ok {
+		if inner, ok := decodeEmbedded(t, path, r); ok {
 			r.warn(path, decoded, doubleEncodedHint)
 			return inner, true
 		}
@@ -64,15 +64,16 @@ func objectHint(v any) string {
 	return "Write an object in braces {...}."
 }
 
-// decodeEmbedded decodes a string that holds a JSON object.
-func decodeEmbedded(s string) (*object, bool) {
+// decodeEmbedded decodes a string that holds a JSON object, the object at
+// path; with r it reports lone surrogate escapes as decodeValue does.
+func decodeEmbedded(s, path string, r *report) (*object, bool) {
 	trimmed := strings.TrimSpace(s)
 	if !strings.HasPrefix(trimmed, "{") || !json.Valid([]byte(trimmed)) {
 		return nil, false
 	}
 	dec := json.NewDecoder(strings.NewReader(trimmed))
 	dec.UseNumber()
-	v, err := decodeValue(dec)
+	v, err := decodeValue(dec, []byte(trimmed), path, r)
 	if err != nil {
 		return nil, false
 	}

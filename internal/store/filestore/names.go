@@ -11,9 +11,10 @@ import (
 )
 
 // Names of akvvm's own files in a store directory. They share the reserved
-// prefix ".akvvm" so that no certificate file or link can collide with them.
+// prefix store.ReservedPrefix so that no certificate file or link can
+// collide with them.
 const (
-	reservedPrefix = ".akvvm"
+	reservedPrefix = store.ReservedPrefix
 	// stateFileName is the whole-store state of akvvm before per-certificate
 	// records; it is migrated on first use (see migrate.go).
 	stateFileName  = ".akvvm-state.json"
@@ -64,25 +65,14 @@ func checkVersion(v string) error {
 	return nil
 }
 
-// checkLinkName accepts a plain file name that is not one of akvvm's own.
-func checkLinkName(name string) error {
-	switch {
-	case name == "", name == ".", name == "..", len(name) > 255,
-		strings.ContainsAny(name, "/\\\x00"):
-		return fmt.Errorf("symbolic link name %q must be a plain file name without slashes: fix customSymbolicLinkName", name)
-	case strings.HasPrefix(name, reservedPrefix):
-		return fmt.Errorf("symbolic link name %q starts with %q, which akvvm reserves for its own files: choose another customSymbolicLinkName", name, reservedPrefix)
-	}
-	return nil
-}
+// checkLinkName applies the shared link name rules (store.CheckLinkName).
+func checkLinkName(name string) error { return store.CheckLinkName(name) }
 
-// checkLocation accepts an absolute directory path and returns it cleaned.
+// checkLocation applies the shared directory rules (store.CheckDirectory)
+// and returns the directory cleaned.
 func checkLocation(loc string) (string, error) {
-	if loc == "" {
-		return "", fmt.Errorf("certificate store location is empty: set certificateStoreLocation to an absolute directory such as /var/lib/waagent/Microsoft.Azure.KeyVault.Store")
-	}
-	if !filepath.IsAbs(loc) {
-		return "", fmt.Errorf("certificate store location %q is relative: set certificateStoreLocation to an absolute directory", loc)
+	if err := store.CheckDirectory(loc); err != nil {
+		return "", err
 	}
 	return filepath.Clean(loc), nil
 }

@@ -3,7 +3,6 @@ package winstore
 import (
 	"bytes"
 	"crypto/x509"
-	"errors"
 	"fmt"
 	"runtime"
 	"strings"
@@ -37,8 +36,8 @@ func openSystemStore(location, name string) (*sysStore, error) {
 	if err != nil {
 		return nil, err
 	}
-	if name == "" {
-		return nil, errors.New("certificate store name is empty: use e.g. MY or TrustedPeople")
+	if err := store.CheckStoreName(name); err != nil {
+		return nil, err
 	}
 	n, err := windows.UTF16PtrFromString(name)
 	if err != nil {
