@@ -71,15 +71,15 @@ func regularSize(f *os.File, path string) (int64, error) {
 	return fi.Size(), nil
 }
 
-// linkError is the refusal of a symbolic link at path.
-func linkError(path string) error {
+// LinkError is the refusal of a symbolic link at path; it matches ErrLink.
+func LinkError(path string) error {
 	return fmt.Errorf("%s is a symlink; %w — remove it", path, ErrLink)
 }
 
 // notRegular is the refusal of a non-regular file at path.
 func notRegular(path string, mode fs.FileMode) error {
 	if mode&fs.ModeSymlink != 0 {
-		return linkError(path)
+		return LinkError(path)
 	}
 	return fmt.Errorf("%s is %s, not a regular file; %w — remove it", path, kind(mode), ErrNotRegular)
 }
@@ -110,7 +110,7 @@ func kind(mode fs.FileMode) string {
 // notDir is the refusal of something other than a directory at path.
 func notDir(path string, mode fs.FileMode) error {
 	if mode&fs.ModeSymlink != 0 {
-		return linkError(path)
+		return LinkError(path)
 	}
 	return fmt.Errorf("%s is %s, not a directory — remove it or move it away", path, kind(mode))
 }

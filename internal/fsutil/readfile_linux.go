@@ -21,7 +21,7 @@ func openNoFollow(path string) (*os.File, error) {
 		}
 		if errors.Is(err, syscall.ELOOP) {
 			if fi, lerr := os.Lstat(path); lerr == nil && fi.Mode()&fs.ModeSymlink != 0 {
-				return nil, linkError(path)
+				return nil, LinkError(path)
 			}
 		}
 		return nil, &fs.PathError{Op: "open", Path: path, Err: err}
