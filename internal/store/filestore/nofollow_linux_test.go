@@ -118,3 +118,36 @@ func readString(t *testing.T, p string) string {
 	}
 	return string(data)
 }
+
+// The store directory itself may be a link (operators point the Azure
+// default at another disk that way): only akvvm's own files in it are
+// never followed.
+func TestLinkedStoreDirectoryIsAllowed(t *testing.T) {
+	s, real, _ := newTestStore(t)
+	if err := os.Mkdir(real, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	dir := filepath.Join(t.TempDir(), "Microsoft.Azure.KeyVault.Store")
+	symlink(t, real, dir)
+	target := store.Target{Location: dir}
+	mustInstall(t, s, target, newCert(t, testRef, "v1", ecKey, 0))
+	mustInstall(t, s, target, newCert(t, testRef, "v2", ecKey, 0))
+	if err := s.Recover(t.Context(), []store.Target{target}); err != nil {
+		t.Fatal(err)
+	}
+	ins, err := s.List(t.Context(), target, testRef)
+	if err != nil || len(ins) != 2 {
+		t.Fatalf("List through a linked store = %v, %v", ins, err)
+	}
+	for _, name := range []string{versionFileName(testRef, "v2"), filepath.Join(recordsDirName, recordFileName(testRef))} {
+		if fi, err := os.Lstat(filepath.Join(real, name)); err != nil || !fi.Mode().IsRegular() {
+			t.Errorf("%s is not in the link's target directory: %v", name, err)
+		}
+	}
+	if _, err := s.Remove(t.Context(), target, testRef); err != nil {
+		t.Fatal(err)
+	}
+	if fi, err := os.Lstat(dir); err != nil || fi.Mode()&os.ModeSymlink == 0 {
+		t.Errorf("the linked store directory was replaced: %v", err)
+	}
+}
