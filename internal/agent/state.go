@@ -2,7 +2,9 @@ package agent
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"time"
@@ -107,12 +109,17 @@ func WriteStatusFile(path string, s Status) error {
 	return fsutil.WriteFileAtomic(path, append(data, '\n'), 0o644)
 }
 
-// ReadStatusFile reads a status file written by WriteStatusFile.
+// ReadStatusFile reads a status file written by WriteStatusFile. It does
+// not follow a link at path, and refuses anything but a regular file of at
+// most fsutil.MaxReadSize bytes.
 func ReadStatusFile(path string) (Status, error) {
 	var s Status
-	data, err := os.ReadFile(path)
-	if err != nil {
+	data, err := fsutil.ReadFile(path, fsutil.MaxReadSize)
+	if errors.Is(err, fs.ErrNotExist) {
 		return s, fmt.Errorf("read status: %w (is akvvm running with this --state-dir?)", err)
+	}
+	if err != nil {
+		return s, fmt.Errorf("read status: %w", err)
 	}
 	if err := json.Unmarshal(data, &s); err != nil {
 		return s, fmt.Errorf("status file %s is not valid: %w", path, err)

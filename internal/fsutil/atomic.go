@@ -15,7 +15,18 @@ import (
 // failure before the rename leaves path as it was and removes the temporary
 // file; a failure of the directory fsync comes after the new content is in
 // place.
+//
+// What is at path is checked first, without following links. A regular
+// file or a missing one is replaced. A symbolic link is replaced too: the
+// rename swaps the link itself for the new file and never writes where it
+// points, so a link planted there costs nothing and the state file is
+// whole again. A directory, named pipe, device or socket is refused (the
+// error matches ErrNotRegular), since replacing it would silently destroy
+// something akvvm did not make.
 func WriteFileAtomic(path string, data []byte, mode os.FileMode) (err error) {
+	if err := checkReplaceable(path); err != nil {
+		return err // it names path
+	}
 	dir := filepath.Dir(path)
 	tmp, err := os.CreateTemp(dir, tempPattern(path))
 	if err != nil {
@@ -44,6 +55,22 @@ func WriteFileAtomic(path string, data []byte, mode os.FileMode) (err error) {
 		return err
 	}
 	return SyncDir(dir)
+}
+
+// checkReplaceable refuses to replace anything at path but a regular file
+// or a symbolic link.
+func checkReplaceable(path string) error {
+	fi, err := os.Lstat(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("checking %s: %w", path, err)
+	}
+	if fi.Mode().IsRegular() || fi.Mode()&fs.ModeSymlink != 0 {
+		return nil
+	}
+	return notRegular(path, fi.Mode())
 }
 
 // tempPattern is the name WriteFileAtomic gives the temporary file of path.

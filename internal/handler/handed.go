@@ -49,10 +49,10 @@ type handedList struct {
 }
 
 // ReadHanded returns the certificates recorded in the state directory; none
-// when the file is missing.
+// when the file is missing. A link there is refused, not followed.
 func ReadHanded(stateDir string) ([]HandedCertificate, error) {
 	p := filepath.Join(stateDir, handedFile)
-	data, err := os.ReadFile(p)
+	data, err := fsutil.ReadFile(p, fsutil.MaxReadSize)
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil, nil
 	}

@@ -348,7 +348,7 @@ func previousDir(dir, from string) string {
 	if old == dir {
 		return ""
 	}
-	if fi, err := os.Stat(old); err != nil || !fi.IsDir() {
+	if fi, err := os.Lstat(old); err != nil || !fi.IsDir() {
 		return ""
 	}
 	return old
@@ -373,14 +373,16 @@ func otherVersionDir(dir string) string {
 		if !ok || name == base || !e.IsDir() || !versionPattern.MatchString(rest) {
 			continue
 		}
-		if _, err := os.Stat(filepath.Join(parent, name, EnvironmentFile)); err == nil {
+		if fi, err := os.Lstat(filepath.Join(parent, name, EnvironmentFile)); err == nil && fi.Mode().IsRegular() {
 			return filepath.Join(parent, name)
 		}
 	}
 	return ""
 }
 
-// copyMissing copies the regular files of src that dst lacks.
+// copyMissing copies the regular files of src that dst lacks. Links in
+// either are not followed: a link in src is skipped, an entry of any kind
+// in dst counts as present.
 func copyMissing(src, dst string) (int, error) {
 	entries, err := os.ReadDir(src)
 	if errors.Is(err, fs.ErrNotExist) {
@@ -398,10 +400,10 @@ func copyMissing(src, dst string) (int, error) {
 			continue
 		}
 		target := filepath.Join(dst, e.Name())
-		if _, err := os.Stat(target); err == nil {
+		if _, err := os.Lstat(target); err == nil {
 			continue
 		}
-		data, err := os.ReadFile(filepath.Join(src, e.Name()))
+		data, err := fsutil.ReadFile(filepath.Join(src, e.Name()), fsutil.MaxReadSize)
 		if err != nil {
 			return n, err
 		}

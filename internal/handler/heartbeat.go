@@ -63,9 +63,10 @@ func WriteHeartbeatStatus(path, status, msg string) error {
 	return nil
 }
 
-// ReadHeartbeat returns the status and message of the heartbeat file.
+// ReadHeartbeat returns the status and message of the heartbeat file,
+// refusing a link.
 func ReadHeartbeat(path string) (status, msg string, err error) {
-	data, err := os.ReadFile(path)
+	data, err := fsutil.ReadFile(path, fsutil.MaxReadSize)
 	if err != nil {
 		return "", "", fmt.Errorf("read the heartbeat file: %w", err)
 	}

@@ -70,8 +70,9 @@ func SettingsPath(configFolder string, seq int) string {
 
 // ReadSettings returns the content of the settings file of seq; nil when
 // the file is empty or holds only white space, which means "no settings".
+// The guest agent writes it as a regular file; a link there is refused.
 func ReadSettings(configFolder string, seq int) ([]byte, error) {
-	data, err := os.ReadFile(SettingsPath(configFolder, seq))
+	data, err := fsutil.ReadFile(SettingsPath(configFolder, seq), fsutil.MaxReadSize)
 	if err != nil {
 		return nil, fmt.Errorf("read the settings of sequence number %d: %w", seq, err)
 	}
@@ -81,10 +82,13 @@ func ReadSettings(configFolder string, seq int) ([]byte, error) {
 	return data, nil
 }
 
+// maxMRSeqSize bounds the mrseq file, which holds one number.
+const maxMRSeqSize = 4096
+
 // ReadMRSeq returns the last processed sequence number; ok is false when
-// none was recorded.
+// none was recorded. A link there is refused, not followed.
 func ReadMRSeq(dir string) (seq int, ok bool, err error) {
-	data, err := os.ReadFile(filepath.Join(dir, mrseqFile))
+	data, err := fsutil.ReadFile(filepath.Join(dir, mrseqFile), maxMRSeqSize)
 	if errors.Is(err, fs.ErrNotExist) {
 		return 0, false, nil
 	}

@@ -51,12 +51,16 @@ func WriteServiceConfig(stateDir string, c ServiceConfig) error {
 func ServiceConfigPath(stateDir string) string { return filepath.Join(stateDir, serviceConfigFile) }
 
 // ReadServiceConfig reads what enable stored for the service; without
-// one the error matches fs.ErrNotExist.
+// one the error matches fs.ErrNotExist. A link there is refused, not
+// followed.
 func ReadServiceConfig(stateDir string) (ServiceConfig, error) {
 	var c ServiceConfig
-	data, err := os.ReadFile(filepath.Join(stateDir, serviceConfigFile))
-	if err != nil {
+	data, err := fsutil.ReadFile(filepath.Join(stateDir, serviceConfigFile), fsutil.MaxReadSize)
+	if errors.Is(err, fs.ErrNotExist) {
 		return c, fmt.Errorf("read the service settings: %w (run akvvm handler enable first)", err)
+	}
+	if err != nil {
+		return c, fmt.Errorf("read the service settings: %w", err)
 	}
 	if err := json.Unmarshal(data, &c); err != nil {
 		return c, fmt.Errorf("service settings %s are damaged: %w; run akvvm handler enable again", filepath.Join(stateDir, serviceConfigFile), err)
@@ -84,9 +88,10 @@ func StoppedMarkerPath(stateDir string) string { return filepath.Join(stateDir, 
 
 // IsStopped reports whether the service is meant to be stopped: disable,
 // and install until the first enable, leave the marker state/stopped.
+// Any entry there counts, a link too; it is never followed.
 func IsStopped(stateDir string) bool { return isStopped(stateDir) }
 
 func isStopped(stateDir string) bool {
-	_, err := os.Stat(filepath.Join(stateDir, stoppedMarker))
+	_, err := os.Lstat(filepath.Join(stateDir, stoppedMarker))
 	return err == nil
 }

@@ -464,10 +464,10 @@ func WriteStatus(statusFolder string, seq int, item StatusItem) error {
 	return nil
 }
 
-// ReadStatus reads a status file written by WriteStatus.
+// ReadStatus reads a status file written by WriteStatus, refusing a link.
 func ReadStatus(statusFolder string, seq int) (StatusItem, error) {
 	var list []StatusItem
-	data, err := os.ReadFile(StatusPath(statusFolder, seq))
+	data, err := fsutil.ReadFile(StatusPath(statusFolder, seq), fsutil.MaxReadSize)
 	if err != nil {
 		return StatusItem{}, fmt.Errorf("read the status file: %w", err)
 	}

@@ -45,6 +45,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/akvvm/akvvm/internal/fsutil"
 	"github.com/akvvm/akvvm/internal/store"
 )
 
@@ -118,9 +119,10 @@ func (s *Store) openDir(dir string, create bool) (bool, error) {
 		if err := os.MkdirAll(dir, 0o700); err != nil {
 			return false, fmt.Errorf("creating certificate store %s: %w", dir, err)
 		}
-		// MkdirAll is subject to the umask; make the mode exact.
-		if err := os.Chmod(dir, 0o700); err != nil {
-			return false, fmt.Errorf("setting mode 0700 on certificate store %s: %w", dir, err)
+		// MkdirAll is subject to the umask; make the mode exact, without
+		// following a link swapped in since.
+		if err := fsutil.ChmodDir(dir, 0o700); err != nil {
+			return false, fmt.Errorf("making certificate store %s private: %w", dir, err)
 		}
 		return true, nil
 	}

@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"slices"
 
+	"github.com/akvvm/akvvm/internal/fsutil"
 	"github.com/akvvm/akvvm/internal/store"
 )
 
@@ -298,9 +299,14 @@ func compareFile(path string, data []byte) (exists, same bool, err error) {
 	if fi.Size() != int64(len(data)) {
 		return true, false, nil
 	}
-	old, err := os.ReadFile(path)
+	// The read does not follow a link or open a pipe swapped in since the
+	// Lstat, and a file grown since is simply not the same.
+	old, err := fsutil.ReadFile(path, int64(len(data)))
+	if errors.Is(err, fsutil.ErrTooLarge) {
+		return true, false, nil
+	}
 	if err != nil {
-		return true, false, fmt.Errorf("reading %s: %w", path, err)
+		return true, false, fmt.Errorf("comparing with the installed file: %w", err)
 	}
 	defer clear(old)
 	return true, bytes.Equal(old, data), nil

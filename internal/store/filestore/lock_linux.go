@@ -9,6 +9,8 @@ import (
 	"path/filepath"
 	"syscall"
 	"time"
+
+	"github.com/akvvm/akvvm/internal/fsutil"
 )
 
 // lockPoll is how often a busy lock is retried; store operations take
@@ -43,6 +45,9 @@ func lockPath(ctx context.Context, path string, how int) (unlock func(), err err
 	for {
 		f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE|syscall.O_NOFOLLOW, 0o600)
 		if err != nil {
+			if fi, lerr := os.Lstat(path); lerr == nil && fi.Mode()&fs.ModeSymlink != 0 {
+				return nil, fmt.Errorf("opening a lock file: %w", fsutil.LinkError(path))
+			}
 			return nil, fmt.Errorf("opening lock file %s: %w", path, err)
 		}
 		unlock, err := flockWait(ctx, f, path, how)

@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 
+	"github.com/akvvm/akvvm/internal/fsutil"
 	"github.com/akvvm/akvvm/internal/store"
 )
 
@@ -89,16 +90,20 @@ func checkRecordsDir(dir string) (bool, error) {
 // errDamaged marks a record that cannot be read as one.
 var errDamaged = errors.New("damaged")
 
-// loadRecord reads ref's record from recDir. A missing record is nil with
-// nil raw bytes.
+// maxRecordSize bounds a record file: one certificate's few versions take
+// a few kilobytes.
+const maxRecordSize = 1 << 20
+
+// loadRecord reads ref's record from recDir, without following a link
+// there. A missing record is nil with nil raw bytes.
 func loadRecord(recDir string, ref store.Ref) (*record, []byte, error) {
 	path := filepath.Join(recDir, recordFileName(ref))
-	raw, err := os.ReadFile(path)
+	raw, err := fsutil.ReadFile(path, maxRecordSize)
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil, nil, nil
 	}
 	if err != nil {
-		return nil, nil, fmt.Errorf("reading the record %s: %w", path, err)
+		return nil, nil, fmt.Errorf("reading the record of %s/%s: %w", ref.Vault, ref.Name, err)
 	}
 	r, err := parseRecord(raw, ref)
 	if err != nil {

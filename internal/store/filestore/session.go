@@ -5,9 +5,9 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
-	"os"
 	"path/filepath"
 
+	"github.com/akvvm/akvvm/internal/fsutil"
 	"github.com/akvvm/akvvm/internal/store"
 )
 
@@ -137,9 +137,10 @@ func (s *Store) makeRecordsDir(dir string) error {
 		_, err := checkRecordsDir(dir)
 		return err
 	}
-	// Mkdir is subject to the umask; make the mode exact.
-	if err := os.Chmod(p, 0o700); err != nil {
-		return fmt.Errorf("setting mode 0700 on %s: %w", p, err)
+	// Mkdir is subject to the umask; make the mode exact, without
+	// following a link swapped in since.
+	if err := fsutil.ChmodDir(p, 0o700); err != nil {
+		return fmt.Errorf("making akvvm's records directory private: %w", err)
 	}
 	return syncDir(s.fs, dir)
 }

@@ -5,11 +5,11 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
-	"os"
 	"path/filepath"
 	"strings"
 	"time"
 
+	"github.com/akvvm/akvvm/internal/fsutil"
 	"github.com/akvvm/akvvm/internal/store"
 )
 
@@ -137,16 +137,16 @@ func checkCert(c certState) error {
 	return nil
 }
 
-// loadState reads dir's legacy state file for migration. A missing file is
-// a nil state.
+// loadState reads dir's legacy state file for migration, without following
+// a link there. A missing file is a nil state.
 func loadState(dir string) (*state, error) {
 	path := filepath.Join(dir, stateFileName)
-	raw, err := os.ReadFile(path)
+	raw, err := fsutil.ReadFile(path, fsutil.MaxReadSize)
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil, nil
 	}
 	if err != nil {
-		return nil, fmt.Errorf("reading store state %s: %w", path, err)
+		return nil, fmt.Errorf("reading the legacy store state: %w", err)
 	}
 	st, err := parseState(raw)
 	if err != nil {
