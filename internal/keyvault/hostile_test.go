@@ -208,3 +208,27 @@ func TestValueOfKeyVaultsLimitArrives(t *testing.T) {
 		t.Fatalf("Get = %v, want the 25 KB value", err)
 	}
 }
+
+// A redirect from the identity endpoint reaches the call's error as the
+// cause, permanent, without the vault's status: the vault was not asked.
+func TestRedirectFromTheIdentityEndpointIsTheCause(t *testing.T) {
+	k := newKVEnv(t)
+	imds := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		http.Redirect(w, r, "http://evil.example.com/token", http.StatusFound)
+	}))
+	defer imds.Close()
+	err := get(k.clients(t, imds.URL+"/metadata/identity", k.opts, policy.RetryOptions{RetryDelay: time.Millisecond}), time.Minute)
+	var kv *Error
+	if !errors.As(err, &kv) {
+		t.Fatalf("Get = %v, want a *keyvault.Error", err)
+	}
+	want := "key vault: get secret web in https://myvault.vault.azure.net: identity: system-assigned identity at " + imds.URL +
+		"/metadata/identity/oauth2/token: " + strings.TrimPrefix(imds.URL, "http://") +
+		" answered with a redirect to evil.example.com (HTTP 302); Key Vault and the identity endpoint never redirect, so akvvm refuses to follow it"
+	if err.Error() != want {
+		t.Errorf("error\n%q, want\n%q", err, want)
+	}
+	if !kv.Permanent() || kv.StatusCode() != 0 {
+		t.Errorf("Permanent %v StatusCode %d; want true, 0", kv.Permanent(), kv.StatusCode())
+	}
+}
