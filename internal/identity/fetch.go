@@ -39,8 +39,12 @@ type result struct {
 // fetch requests a token for resource, retrying per the IMDS guidance;
 // failed, when set, hears of every failed attempt that is retried.
 func (c *Credential) fetch(ctx context.Context, resource string, failed func(error)) (azcore.AccessToken, error) {
+	if err := c.waitNotBefore(ctx, failed); err != nil {
+		return azcore.AccessToken{}, err
+	}
 	for attempt := 1; ; attempt++ {
 		r := c.attempt(ctx, resource)
+		c.noteRetryAfter(r)
 		if r.err == nil {
 			c.log.Debug("managed identity token obtained", "identity", c.Describe(), "resource", resource,
 				"expires", r.tok.ExpiresOn, "attempts", attempt)
