@@ -462,7 +462,7 @@ func (a *Agent) record(spec Spec, c CertSpec, start time.Time, res result, err e
 		limit := spec.InitialSync.MaxAttempts
 		if fatal || (spec.InitialSync.Wait && limit > 0 && st.Attempts >= limit) {
 			st.Fatal = true
-			st.NextCheck = now.Add(jitter(max(spec.Interval, retryAfter), a.rand))
+			st.NextCheck = now.Add(retryDelay(spec.Interval, retryAfter, a.rand))
 			break
 		}
 		st.NextCheck = a.nextInitial(st.Attempts, start, now, retryAfter)
@@ -475,7 +475,7 @@ func (a *Agent) record(spec Spec, c CertSpec, start time.Time, res result, err e
 		delay = steadyBackoff(st.Attempts, spec.Interval)
 	}
 	if st.Installed() {
-		st.NextCheck = now.Add(jitter(max(delay, retryAfter), a.rand))
+		st.NextCheck = now.Add(retryDelay(delay, retryAfter, a.rand))
 	}
 	a.log.Warn("certificate sync failed", "certificate", c.Key(), "attempt", st.Attempts,
 		"nextCheck", st.NextCheck, "error", st.LastError)
@@ -484,12 +484,12 @@ func (a *Agent) record(spec Spec, c CertSpec, start time.Time, res result, err e
 // nextInitial schedules the attempt after failed initial attempt n, which
 // started at start and ended at now: the jittered back-off counts from the
 // start of the attempt, so time spent inside it is not added on top; a
-// Retry-After is honoured up to initialGapLimit, which keeps 25 attempts
-// within InitialSyncBound.
+// Retry-After (plus up to 10 % jitter, never less) is honoured up to
+// initialGapLimit, which keeps 25 attempts within InitialSyncBound.
 func (a *Agent) nextInitial(n int, start, now time.Time, retryAfter time.Duration) time.Time {
 	next := start.Add(jitter(initialBackoff(n), a.rand))
 	if retryAfter > 0 {
-		next = later(next, now.Add(retryAfter))
+		next = later(next, now.Add(jitterUp(retryAfter, a.rand)))
 	}
 	next = earlier(next, start.Add(initialGapLimit(n)))
 	return later(next, now)

@@ -81,3 +81,24 @@ func jitter(d time.Duration, r *rand.Rand) time.Duration {
 	}
 	return d - time.Duration(spread/2) + time.Duration(r.Int64N(spread))
 }
+
+// jitterUp spreads d by 0 to +10 %: a delay the service asked for is never
+// shortened.
+func jitterUp(d time.Duration, r *rand.Rand) time.Duration {
+	if d <= 0 || d/10 == 0 {
+		return d
+	}
+	return d + time.Duration(r.Int64N(int64(d/10)))
+}
+
+// retryDelay is the wait before the next check after a failure: the
+// jittered back-off (±10 %), or, when the service's Retry-After is
+// longer, the Retry-After plus up to 10 %. A Retry-After is a floor that
+// jitter only adds to, and retries after it are still spread.
+func retryDelay(backoff, retryAfter time.Duration, r *rand.Rand) time.Duration {
+	d := jitter(backoff, r)
+	if retryAfter > 0 {
+		d = max(d, jitterUp(retryAfter, r))
+	}
+	return d
+}

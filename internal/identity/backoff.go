@@ -3,8 +3,6 @@ package identity
 import (
 	"net/http"
 	"time"
-
-	"github.com/akvvm/akvvm/internal/transport"
 )
 
 const (
@@ -60,10 +58,14 @@ func retryable(status int) bool {
 // the given Retry-After header: the server's value on 429 and 503 (capped
 // at maxDelay), the back-off schedule otherwise.
 func retryDelay(n, status int, retryAfter string, now time.Time, jitter float64) time.Duration {
-	if status == http.StatusTooManyRequests || status == http.StatusServiceUnavailable {
-		if d, ok := transport.ParseRetryAfter(retryAfter, now); ok {
-			return min(d, maxDelay)
-		}
+	if d, ok := serverDelay(status, retryAfter, now); ok {
+		return d
 	}
 	return backoff(n, jitter)
+}
+
+// honoursRetryAfter reports the statuses whose Retry-After the IMDS
+// guidance honours.
+func honoursRetryAfter(status int) bool {
+	return status == http.StatusTooManyRequests || status == http.StatusServiceUnavailable
 }

@@ -66,6 +66,11 @@ type Credential struct {
 	mu       sync.Mutex
 	cache    map[string]azcore.AccessToken // by resource
 	inflight map[string]*call              // by resource
+	// notBefore is the time the endpoint's latest Retry-After (on 429 or
+	// 503) asked to wait for, and heldBy that answer's error; the next
+	// request, in this call or a later one, is not sent before it.
+	notBefore time.Time
+	heldBy    error
 }
 
 // call is one token request that concurrent callers share.

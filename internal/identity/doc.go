@@ -13,7 +13,9 @@
 // The credential follows the IMDS guidance: the Metadata: true header, tokens
 // cached until shortly before they expire, concurrent callers sharing one
 // request, and retries with exponential back-off for 404, 410, 429, 5xx and
-// network errors only. It answers Azure Arc's challenge (401 with
+// network errors only. A Retry-After on 429 or 503 holds every request back
+// until it has passed, in later calls too. Redirects and responses over
+// MaxResponseSize are refused, not retried. It answers Azure Arc's challenge (401 with
 // WWW-Authenticate: Basic realm=<key file>) by sending the key file's content
 // once, reading the file only from Arc's token directory.
 //

@@ -18,10 +18,14 @@ const (
 	// attemptTimeout bounds one request even when HTTPClient has no
 	// timeout; azidentity uses the same per-try limit for IMDS.
 	attemptTimeout = time.Minute
-	// maxBodySize bounds what is read from the endpoint; a token response
-	// is a few kilobytes.
-	maxBodySize = 1 << 20
+	// MaxResponseSize is the largest body read from the endpoint; a token
+	// response is a few kilobytes. A larger answer is refused while it is
+	// read (at once when its Content-Length says so) and not retried.
+	MaxResponseSize = 64 << 10
 )
+
+// limitService says, in a TooLargeError, what the limit is for.
+const limitService = "the identity endpoint (a token response is a few KB)"
 
 // result is the outcome of one attempt.
 type result struct {
@@ -35,8 +39,12 @@ type result struct {
 // fetch requests a token for resource, retrying per the IMDS guidance;
 // failed, when set, hears of every failed attempt that is retried.
 func (c *Credential) fetch(ctx context.Context, resource string, failed func(error)) (azcore.AccessToken, error) {
+	if err := c.waitNotBefore(ctx, failed); err != nil {
+		return azcore.AccessToken{}, err
+	}
 	for attempt := 1; ; attempt++ {
 		r := c.attempt(ctx, resource)
+		c.noteRetryAfter(r)
 		if r.err == nil {
 			c.log.Debug("managed identity token obtained", "identity", c.Describe(), "resource", resource,
 				"expires", r.tok.ExpiresOn, "attempts", attempt)
@@ -103,8 +111,15 @@ func (c *Credential) attempt(ctx context.Context, resource string) result {
 			}
 		}
 	}
+	if err := transport.LimitBody(resp, MaxResponseSize, limitService); err != nil {
+		return c.refusedResult(err)
+	}
 	defer drain(resp)
-	body, err := io.ReadAll(io.LimitReader(resp.Body, maxBodySize))
+	body, err := io.ReadAll(resp.Body)
+	var tooLarge *transport.TooLargeError
+	if errors.As(err, &tooLarge) {
+		return c.refusedResult(err)
+	}
 	if err != nil {
 		return c.networkResult(fmt.Errorf("HTTP %d, but %w", resp.StatusCode, transport.NameConnError(c.endpoint.Host, err)))
 	}
@@ -153,12 +168,16 @@ func (c *Credential) send(ctx context.Context, resource, apiVersion, authorizati
 }
 
 // networkResult describes a request that got no usable response; those are
-// retried. The URL is dropped from the error: Describe already names it. A
-// connection refused, reset or closed early is named as such, with the host.
+// retried, except a refused redirect. The URL is dropped from the error:
+// Describe already names it. A connection refused, reset or closed early
+// is named as such, with the host.
 func (c *Credential) networkResult(err error) result {
 	var ue *url.Error
 	if errors.As(err, &ue) {
 		err = ue.Err
+	}
+	if _, _, refused := transport.AsRefused(err); refused {
+		return c.refusedResult(err)
 	}
 	err = transport.NameConnError(c.endpoint.Host, err)
 	msg := fmt.Errorf("identity: %s: %w", c.Describe(), err)
@@ -166,6 +185,12 @@ func (c *Credential) networkResult(err error) result {
 		msg = fmt.Errorf("%w. %s", msg, hint)
 	}
 	return result{retry: true, err: msg}
+}
+
+// refusedResult describes an answer akvvm refused (a redirect, an oversize
+// body); the same request would get it again, so it is not retried.
+func (c *Credential) refusedResult(err error) result {
+	return result{err: fmt.Errorf("identity: %s: %w", c.Describe(), err)}
 }
 
 // drain reads a little of the body and closes it so the connection can be

@@ -17,6 +17,8 @@ import (
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/policy"
 	"github.com/Azure/azure-sdk-for-go/sdk/security/keyvault/azsecrets"
+
+	"github.com/akvvm/akvvm/internal/transport"
 )
 
 // Clients hands out one azsecrets client per vault.
@@ -31,7 +33,9 @@ type Clients struct {
 
 // Options tune the Key Vault clients.
 type Options struct {
-	// HTTPClient carries requests; nil uses the SDK's default transport.
+	// HTTPClient carries requests; nil means transport.NewClient's
+	// production client. Build it with transport.NewClient, which refuses
+	// redirects.
 	HTTPClient *http.Client
 	// Retry overrides azcore's retry policy (429 with Retry-After, 5xx);
 	// a zero TryTimeout means two minutes per try.
@@ -54,6 +58,19 @@ func NewClients(cred azcore.TokenCredential, opts Options) *Clients {
 	return &Clients{cred: cred, httpClient: opts.HTTPClient, retry: opts.Retry, clients: map[string]*azsecrets.Client{}}
 }
 
+// transporter returns what carries the requests: the HTTP client, with
+// every response body bounded to MaxResponseSize.
+func (c *Clients) transporter() (policy.Transporter, error) {
+	hc := c.httpClient
+	if hc == nil {
+		var err error
+		if hc, err = transport.NewClient(transport.Options{}, transport.ClientConfig{}); err != nil {
+			return nil, fmt.Errorf("key vault HTTP client: %w", err)
+		}
+	}
+	return limitedTransporter{next: hc}, nil
+}
+
 // client returns the shared client for vaultURL ("https://host").
 func (c *Clients) client(vaultURL string) (*azsecrets.Client, error) {
 	key := strings.ToLower(strings.TrimSuffix(vaultURL, "/"))
@@ -64,9 +81,11 @@ func (c *Clients) client(vaultURL string) (*azsecrets.Client, error) {
 	}
 	opts := &azsecrets.ClientOptions{ClientOptions: azcore.ClientOptions{Retry: c.retry,
 		PerRetryPolicies: []policy.Policy{tryPolicy{tryTimeout: c.retry.TryTimeout}}}}
-	if c.httpClient != nil {
-		opts.Transport = c.httpClient
+	tr, err := c.transporter()
+	if err != nil {
+		return nil, err
 	}
+	opts.Transport = tr
 	cl, err := azsecrets.NewClient(vaultURL, recordingCredential{c.cred}, opts)
 	if err != nil {
 		return nil, fmt.Errorf("key vault client for %s: %w", vaultURL, err)

@@ -55,11 +55,7 @@ func NewError(op, vaultURL, name, version string, err error) *Error {
 		return e // it names its own cause
 	}
 	if !errors.As(err, &re) {
-		host := vaultURL
-		if u, perr := url.Parse(vaultURL); perr == nil && u.Host != "" {
-			host = u.Host
-		}
-		e.Err = transport.NameConnError(host, unwrapURL(err))
+		e.Err = transport.NameConnError(e.host(), unwrapURL(err))
 		return e
 	}
 	if re.RawResponse != nil && re.RawResponse.Body != nil {
@@ -162,13 +158,33 @@ func describeCause(err error) string {
 func (e *Error) Unwrap() error { return e.Err }
 
 // StatusCode returns the HTTP status of the failed call, or 0 when no
-// response arrived.
+// response arrived. An answer of the vault that akvvm refused (a redirect,
+// an oversize body) counts with its status; the identity endpoint's does
+// not, since the vault was not asked.
 func (e *Error) StatusCode() int {
 	var re *azcore.ResponseError
 	if errors.As(e.Err, &re) {
 		return re.StatusCode
 	}
+	if host, status, ok := transport.AsRefused(e.Err); ok && strings.EqualFold(host, e.host()) {
+		return status
+	}
 	return 0
+}
+
+// host returns the vault's host name, or VaultURL when it has none.
+func (e *Error) host() string {
+	if u, err := url.Parse(e.VaultURL); err == nil && u.Host != "" {
+		return u.Host
+	}
+	return e.VaultURL
+}
+
+// Refused reports an answer akvvm refused to use, from the vault or the
+// identity endpoint: a redirect, or a body larger than akvvm reads.
+func (e *Error) Refused() bool {
+	_, _, ok := transport.AsRefused(e.Err)
+	return ok
 }
 
 // ErrorCode returns Key Vault's most specific error code: the inner
@@ -222,8 +238,12 @@ func (e *Error) RetryAfter(now time.Time) time.Duration {
 }
 
 // Permanent reports whether retrying soon cannot help: the configuration or
-// the vault's access policy must change first (401, 403, 404, 400).
+// the vault's access policy must change first (401, 403, 404, 400), or
+// akvvm refused the answer (Refused), which the same request gets again.
 func (e *Error) Permanent() bool {
+	if e.Refused() {
+		return true
+	}
 	switch e.StatusCode() {
 	case http.StatusBadRequest, http.StatusUnauthorized, http.StatusForbidden, http.StatusNotFound:
 		return true

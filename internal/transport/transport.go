@@ -125,7 +125,8 @@ type ClientConfig struct {
 	Logger *slog.Logger
 }
 
-// NewClient returns an HTTP client that applies o.
+// NewClient returns an HTTP client that applies o. It never follows a
+// redirect: Do fails with a *RedirectError (inside a *url.Error).
 func NewClient(o Options, cfg ClientConfig) (*http.Client, error) {
 	roots, err := o.RootCAs()
 	if err != nil {
@@ -151,7 +152,7 @@ func NewClient(o Options, cfg ClientConfig) (*http.Client, error) {
 	if cfg.Logger != nil {
 		rt = logTransport{next: tr, log: cfg.Logger}
 	}
-	return &http.Client{Transport: rt, Timeout: cfg.Timeout}, nil
+	return &http.Client{Transport: rt, Timeout: cfg.Timeout, CheckRedirect: refuseRedirect}, nil
 }
 
 // logTransport logs each request at Debug.
