@@ -24,7 +24,7 @@ var (
 	// ErrMalformed means the secret looks like a certificate but cannot be parsed.
 	ErrMalformed = errors.New("certificate secret is malformed")
 	// ErrTooManyCertificates means the secret holds more than MaxCertificates certificates.
-	ErrTooManyCertificates = errors.New("certificate secret holds too many certificates")
+	ErrTooManyCertificates = errors.New("secret holds too many certificates")
 	// ErrChainVerification means the leaf's chain did not verify for server authentication.
 	ErrChainVerification = errors.New("certificate chain verification failed")
 )

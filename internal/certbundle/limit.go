@@ -19,7 +19,7 @@ const certificatePEMType = "CERTIFICATE"
 
 // tooManyCertificates is the error for a value holding n certificates.
 func tooManyCertificates(n int) error {
-	return fmt.Errorf("%w: the secret holds %d certificates, more than the %d akvvm accepts in one secret (a chain is 2 to 5); store only the certificate, its key and its chain", ErrTooManyCertificates, n, MaxCertificates)
+	return fmt.Errorf("%w: %d, more than the %d akvvm accepts (a chain has 2 to 5); store only the certificate, its key and its chain", ErrTooManyCertificates, n, MaxCertificates)
 }
 
 // oidCertBag identifies a PKCS #12 SafeBag holding a certificate.

@@ -19,7 +19,7 @@ func wantTooMany(t *testing.T, err error, n string) {
 	if !errors.Is(err, ErrTooManyCertificates) {
 		t.Fatalf("error = %v, want ErrTooManyCertificates", err)
 	}
-	for _, want := range []string{"holds " + n + " certificates", "more than the 32 "} {
+	for _, want := range []string{"secret holds too many certificates: " + n + ", more than the 32 akvvm accepts"} {
 		if !strings.Contains(err.Error(), want) {
 			t.Errorf("error %q does not say %q", err, want)
 		}
