@@ -174,6 +174,8 @@ type memStore struct {
 	gone map[store.Ref][]string
 	// failDelete is returned by Delete while set.
 	failDelete error
+	// chain is the chain of the last certificate installed.
+	chain []*x509.Certificate
 }
 
 func newMemStore() *memStore {
@@ -187,6 +189,7 @@ func (m *memStore) Install(_ context.Context, _ store.Target, c store.Certificat
 		return store.Installed{}, m.failWith
 	}
 	m.installs++
+	m.chain = c.Chain
 	rec := store.Installed{Ref: c.Ref, Version: c.Version, Thumbprint: fmt.Sprintf("%X", c.Leaf.SerialNumber),
 		NotAfter: c.Leaf.NotAfter, Location: "mem:" + c.Version}
 	rest := slices.DeleteFunc(slices.Clone(m.items[c.Ref]), func(in store.Installed) bool { return in.Version == c.Version })

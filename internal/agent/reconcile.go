@@ -119,6 +119,7 @@ func (a *Agent) apply(ctx context.Context, c CertSpec, res *result, p plan, read
 		}
 		a.log.Info("installed new version", "certificate", c.Key(), "version", rec.Version,
 			"thumbprint", rec.Thumbprint, "notAfter", rec.NotAfter, "location", rec.Location)
+		a.warnDropped(c, rec.Version, pr.bundle)
 		a.changed(ctx, res, Event{Cert: c, Previous: res.current, Installed: rec, Bundle: pr.bundle, Rollback: p.rollback && res.current == start})
 		res.installed++
 	}

@@ -8,7 +8,8 @@ import (
 )
 
 // assemble finds the leaf for the private key among certs and orders its
-// chain. Duplicate certificates and keys are removed first.
+// verified chain. Duplicate certificates and keys are removed first; the
+// other certificates are reported in Bundle.Dropped.
 func assemble(certs []*x509.Certificate, keys []any) (*Bundle, error) {
 	certs = uniqueCerts(certs)
 	if len(certs) == 0 {
@@ -22,12 +23,12 @@ func assemble(certs []*x509.Certificate, keys []any) (*Bundle, error) {
 	if leaf == nil {
 		return nil, fmt.Errorf("%w: the private key matches none of the %d certificates; store the certificate together with its own key", ErrKeyMismatch, len(certs))
 	}
-	chain := buildChain(leaf, certs)
+	chain, dropped := buildChain(leaf, certs)
 	return &Bundle{
 		Leaf:    leaf,
 		Key:     key,
 		Chain:   chain,
-		Dropped: len(certs) - 1 - len(chain),
+		Dropped: dropped,
 	}, nil
 }
 
@@ -102,14 +103,19 @@ func pickLeaf(certs []*x509.Certificate, key crypto.PrivateKey) *x509.Certificat
 	return best
 }
 
-// buildChain follows issuer links from leaf through certs: the leaf's
-// issuer first, a self-signed root last. It stops at a self-signed
-// certificate or when no issuer is present.
-func buildChain(leaf *x509.Certificate, certs []*x509.Certificate) []*x509.Certificate {
+// buildChain follows verified issuer links from leaf through certs: each
+// next certificate's subject is the issuer of the one before, and its key
+// verifies that one's signature. The leaf's issuer comes first, a
+// self-signed root last; the chain stops at a self-signed certificate or
+// where no certificate verifies. Each certificate is visited once, so
+// cycles end and at most len(certs)² signatures are checked. The other
+// certificates are returned as dropped, with the reason.
+func buildChain(leaf *x509.Certificate, certs []*x509.Certificate) ([]*x509.Certificate, []DroppedCert) {
 	used := map[*x509.Certificate]bool{leaf: true}
+	reasons := map[*x509.Certificate]string{}
 	var chain []*x509.Certificate
 	for cur := leaf; !selfSigned(cur); {
-		next := findIssuer(cur, certs, used)
+		next := findIssuer(cur, certs, used, reasons)
 		if next == nil {
 			break
 		}
@@ -117,36 +123,59 @@ func buildChain(leaf *x509.Certificate, certs []*x509.Certificate) []*x509.Certi
 		chain = append(chain, next)
 		cur = next
 	}
-	return chain
+	var dropped []DroppedCert
+	for _, c := range certs {
+		if used[c] {
+			continue
+		}
+		reason, ok := reasons[c]
+		if !ok {
+			reason = notInChain(leaf)
+		}
+		dropped = append(dropped, DroppedCert{Cert: c, Reason: reason})
+	}
+	return chain, dropped
 }
 
-// findIssuer returns the unused certificate that issued c: its subject
-// must equal c's issuer and, when both are present, its subject key ID must
-// equal c's authority key ID. A candidate whose signature over c verifies
-// is preferred.
-func findIssuer(c *x509.Certificate, certs []*x509.Certificate, used map[*x509.Certificate]bool) *x509.Certificate {
-	var byName *x509.Certificate
+// findIssuer returns the first unused certificate that issued c: its
+// subject is c's issuer and its key verifies c's signature. Every other
+// candidate of that name is checked too, so that those whose key does not
+// verify c's signature get that reason in reasons, unless they have one.
+//
+// Only the signature is checked, not whether the issuer may act as a CA
+// (basic constraints, key usage) or how strong the signature algorithm is
+// (SHA-1): the link proves which certificate issued the one before, which
+// is what keeps forged certificates out. Whether the chain is trustworthy
+// is for the 4.0 chain check (VerifyChain, x509.Verify) and for the TLS
+// peers; checking it here would drop the chains of old private CAs that
+// akvvm installed before.
+func findIssuer(c *x509.Certificate, certs []*x509.Certificate, used map[*x509.Certificate]bool, reasons map[*x509.Certificate]string) *x509.Certificate {
+	var issuer *x509.Certificate
 	for _, p := range certs {
 		if used[p] || !bytes.Equal(p.RawSubject, c.RawIssuer) {
 			continue
 		}
-		if len(c.AuthorityKeyId) > 0 && len(p.SubjectKeyId) > 0 && !bytes.Equal(c.AuthorityKeyId, p.SubjectKeyId) {
-			continue
-		}
-		if p.CheckSignature(c.SignatureAlgorithm, c.RawTBSCertificate, c.Signature) == nil {
-			return p
-		}
-		if byName == nil {
-			byName = p
+		err := signedBy(c, p)
+		switch {
+		case err == nil && issuer == nil:
+			issuer = p
+		case err != nil:
+			if _, ok := reasons[p]; !ok {
+				reasons[p] = notSigned(c, err)
+			}
 		}
 	}
-	return byName
+	return issuer
 }
 
-// selfSigned reports whether c names itself as issuer (a root).
+// signedBy checks that parent's key verifies c's signature.
+func signedBy(c, parent *x509.Certificate) error {
+	return parent.CheckSignature(c.SignatureAlgorithm, c.RawTBSCertificate, c.Signature)
+}
+
+// selfSigned reports whether c is a root: it names itself as issuer and
+// its own key verifies its signature. A certificate that only names itself
+// (a CA's new key signed by its old one) is not.
 func selfSigned(c *x509.Certificate) bool {
-	if !bytes.Equal(c.RawSubject, c.RawIssuer) {
-		return false
-	}
-	return len(c.AuthorityKeyId) == 0 || len(c.SubjectKeyId) == 0 || bytes.Equal(c.AuthorityKeyId, c.SubjectKeyId)
+	return bytes.Equal(c.RawSubject, c.RawIssuer) && signedBy(c, c) == nil
 }

@@ -18,12 +18,16 @@ type Bundle struct {
 	Leaf *x509.Certificate
 	// Key is *rsa.PrivateKey, *ecdsa.PrivateKey or ed25519.PrivateKey.
 	Key crypto.PrivateKey
-	// Chain holds the leaf's issuer first and the root last (only if present).
+	// Chain holds the leaf's issuer first and the root last (only if
+	// present). Each certificate's key verifies the signature of the one
+	// before it.
 	Chain []*x509.Certificate
 	// ContentType is the format actually decoded: ContentTypePKCS12 or ContentTypePEM.
 	ContentType string
-	// Dropped counts certificates in the secret that are not part of the leaf's chain.
-	Dropped int
+	// Dropped lists the certificates of the secret that are not part of
+	// the leaf's verified chain, in the secret's order, with the reason.
+	// Repeats of a certificate are not listed.
+	Dropped []DroppedCert
 	// PFX is the PKCS #12 file as the secret held it, when it opened with
 	// the empty password; nil for PEM. Windows imports it as is so that a
 	// key provider it names is kept. It holds the private key: never log it.

@@ -51,8 +51,8 @@ func TestChainAssembly(t *testing.T) {
 					t.Errorf("chain[%d] %q (SKI %x), want SKI %x", i, b.Chain[i].Subject, b.Chain[i].SubjectKeyId, tt.chain[i].SubjectKeyId)
 				}
 			}
-			if b.Dropped != tt.dropped {
-				t.Errorf("Dropped = %d, want %d", b.Dropped, tt.dropped)
+			if len(b.Dropped) != tt.dropped {
+				t.Errorf("Dropped = %v, want %d certificates", b.Dropped, tt.dropped)
 			}
 			if got := b.Root(); (got == nil) != (tt.root == nil) || (got != nil && !got.Equal(tt.root)) {
 				t.Errorf("Root() = %v, want %v", got, tt.root)

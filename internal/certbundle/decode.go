@@ -22,8 +22,10 @@ const pemMarker = "-----BEGIN"
 // says which format was decoded.
 //
 // The leaf is the certificate whose public key matches the private key; the
-// other certificates are ordered into the leaf's chain, and those not part of
-// it are dropped and counted in Bundle.Dropped.
+// other certificates are ordered into the leaf's chain, each verifying the
+// signature of the one before, and those not part of it are dropped and
+// listed in Bundle.Dropped. A value with more than MaxCertificates
+// certificates is refused with ErrTooManyCertificates.
 func Decode(value string, contentType string) (*Bundle, error) {
 	declared := normalizeContentType(contentType)
 	looksPEM := strings.Contains(value, pemMarker)

@@ -23,6 +23,8 @@ var (
 	ErrKeyMismatch = errors.New("private key matches no certificate")
 	// ErrMalformed means the secret looks like a certificate but cannot be parsed.
 	ErrMalformed = errors.New("certificate secret is malformed")
+	// ErrTooManyCertificates means the secret holds more than MaxCertificates certificates.
+	ErrTooManyCertificates = errors.New("secret holds too many certificates")
 	// ErrChainVerification means the leaf's chain did not verify for server authentication.
 	ErrChainVerification = errors.New("certificate chain verification failed")
 )

@@ -4,18 +4,26 @@ import (
 	"bytes"
 	"encoding/base64"
 	"os"
+	"strings"
 	"testing"
 
 	"software.sslmate.com/src/go-pkcs12"
 )
 
 // FuzzDecodePEM checks that any PEM text either fails or yields a leaf
-// matching the key with a chain of issuers.
+// matching the key with a chain of verified issuers and at most
+// MaxCertificates certificates. The seeds include secrets at and over
+// the bound.
 func FuzzDecodePEM(f *testing.F) {
 	p := newPKI(f, algP256, certSpec{})
 	r := newPKI(f, algRSA, certSpec{})
 	certs := pemCert(p.leaf) + pemCert(p.inter) + pemCert(p.root)
+	// At the bound: the real chain and forged links filling it up; one
+	// more certificate is over it.
+	forged := pemCerts(forgedLinks(f, MaxCertificates-2))
 	for _, seed := range []string{
+		pemKey(f, p.leafKey, fmtPKCS8) + certs + forged[:strings.LastIndex(forged, pemMarker)],
+		pemKey(f, p.leafKey, fmtPKCS8) + certs + forged,
 		pemKey(f, p.leafKey, fmtPKCS8) + certs,
 		certs + pemKey(f, p.leafKey, fmtSEC1),
 		crlfWithNoise(pemCert(p.root) + pemKey(f, p.leafKey, fmtPKCS8) + pemCert(p.leaf)),
@@ -38,12 +46,21 @@ func FuzzDecodePEM(f *testing.F) {
 }
 
 // FuzzDecodePFX checks that any PFX bytes either fail or yield a leaf
-// matching the key with a chain of issuers.
+// matching the key with a chain of verified issuers and at most
+// MaxCertificates certificates.
 func FuzzDecodePFX(f *testing.F) {
 	p := newPKI(f, algP256, certSpec{})
 	for _, enc := range []*pkcs12.Encoder{pkcs12.Modern2023, pkcs12.Modern2026, pkcs12.LegacyDES, pkcs12.LegacyRC2, pkcs12.Passwordless} {
 		f.Add(encodePFX(f, enc, p, false))
 		f.Add(encodePFX(f, enc, p, true))
+	}
+	// At and over the bound, unencrypted so that the count comes first.
+	for _, forged := range []int{MaxCertificates - 3, MaxCertificates - 2} {
+		der, err := pkcs12.Passwordless.Encode(p.leafKey, p.leaf, append(p.chain(), forgedLinks(f, forged)...), "")
+		if err != nil {
+			f.Fatal(err)
+		}
+		f.Add(der)
 	}
 	if fixture, err := os.ReadFile(capiFixture); err == nil {
 		f.Add(fixture)

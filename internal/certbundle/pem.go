@@ -17,6 +17,8 @@ func decodePEM(value string) (*Bundle, error) {
 		keys   []any
 		blocks int
 	)
+	// The certificates are counted as the blocks are read, so a value
+	// with thousands stops at the first one over the bound.
 	for {
 		var block *pem.Block
 		block, rest = pem.Decode(rest)
@@ -26,7 +28,10 @@ func decodePEM(value string) (*Bundle, error) {
 		blocks++
 		n := blocks
 		switch block.Type {
-		case "CERTIFICATE":
+		case certificatePEMType:
+			if len(certs) == MaxCertificates {
+				return nil, tooManyCertificates(max(len(certs)+1, strings.Count(value, "-----BEGIN "+certificatePEMType+"-----")))
+			}
 			c, err := x509.ParseCertificate(block.Bytes)
 			if err != nil {
 				return nil, fmt.Errorf("%w: PEM block %d (CERTIFICATE): %w; store a valid certificate in Key Vault", ErrMalformed, n, err)

@@ -50,8 +50,8 @@ func TestDecodePEM(t *testing.T) {
 							t.Fatalf("Decode: %v", err)
 						}
 						assertChain(t, b, p, p.chain())
-						if b.ContentType != ContentTypePEM || b.Dropped != 0 {
-							t.Errorf("ContentType %q Dropped %d, want %q 0", b.ContentType, b.Dropped, ContentTypePEM)
+						if b.ContentType != ContentTypePEM || len(b.Dropped) != 0 {
+							t.Errorf("ContentType %q Dropped %v, want %q none", b.ContentType, b.Dropped, ContentTypePEM)
 						}
 					})
 				}

@@ -27,10 +27,16 @@ var errWrongPassword = errors.New("the PFX password is wrong")
 
 // DecodePFX decodes a DER PKCS #12 file, such as one being imported, with
 // password. A file asking for an excessive number of key-derivation
-// iterations is refused before any work is done.
+// iterations, or holding more than MaxCertificates certificates in
+// unencrypted content, is refused before any work is done. Certificates in
+// encrypted content are counted once go-pkcs12 decrypted and parsed them;
+// the size bound on a secret value bounds that work.
 func DecodePFX(der []byte, password string) (*Bundle, error) {
 	if err := checkPFXIterations(der); err != nil {
 		return nil, err
+	}
+	if n := countPlainCertBags(der); n > MaxCertificates {
+		return nil, tooManyCertificates(n)
 	}
 	key, first, cas, err := pkcs12.DecodeChain(der, password)
 	if err != nil {
@@ -42,6 +48,9 @@ func DecodePFX(der []byte, password string) (*Bundle, error) {
 	// DecodeChain takes the first certificate bag as the leaf, but Key
 	// Vault's own PFX lists the chain root first; assemble re-derives the
 	// leaf from the key.
+	if n := 1 + len(cas); n > MaxCertificates {
+		return nil, tooManyCertificates(n)
+	}
 	certs := append([]*x509.Certificate{first}, cas...)
 	b, err := assemble(certs, []any{key})
 	if err != nil {

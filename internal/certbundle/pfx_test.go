@@ -53,8 +53,8 @@ func TestDecodePFX(t *testing.T) {
 						t.Fatalf("Decode: %v", err)
 					}
 					assertChain(t, b, p, p.chain())
-					if b.ContentType != ContentTypePKCS12 || b.Dropped != 0 {
-						t.Errorf("ContentType %q Dropped %d, want %q 0", b.ContentType, b.Dropped, ContentTypePKCS12)
+					if b.ContentType != ContentTypePKCS12 || len(b.Dropped) != 0 {
+						t.Errorf("ContentType %q Dropped %v, want %q none", b.ContentType, b.Dropped, ContentTypePKCS12)
 					}
 				})
 			}

@@ -65,6 +65,11 @@ type certSpec struct {
 	ips       []net.IP
 	emails    []string
 	uris      []*url.URL
+	// sigAlg is the signature algorithm; zero means the key's default.
+	sigAlg x509.SignatureAlgorithm
+	// noBasicConstraints leaves out the basic constraints extension, as
+	// some old private CAs do.
+	noBasicConstraints bool
 }
 
 // issue creates a certificate for key signed by parent (self-signed when parent is nil).
@@ -90,8 +95,9 @@ func issue(tb testing.TB, s certSpec, key crypto.Signer, parent *x509.Certificat
 		IPAddresses:           s.ips,
 		EmailAddresses:        s.emails,
 		URIs:                  s.uris,
-		BasicConstraintsValid: true,
-		IsCA:                  s.ca,
+		BasicConstraintsValid: !s.noBasicConstraints,
+		IsCA:                  s.ca && !s.noBasicConstraints,
+		SignatureAlgorithm:    s.sigAlg,
 	}
 	if s.ca {
 		tmpl.KeyUsage = x509.KeyUsageCertSign | x509.KeyUsageCRLSign
@@ -196,7 +202,18 @@ func checkBundle(tb testing.TB, b *Bundle) {
 		if string(c.RawSubject) != string(prev.RawIssuer) {
 			tb.Fatalf("chain[%d] %q did not issue %q", i, c.Subject, prev.Subject)
 		}
+		if err := c.CheckSignature(prev.SignatureAlgorithm, prev.RawTBSCertificate, prev.Signature); err != nil {
+			tb.Fatalf("chain[%d] %q did not sign %q: %v", i, c.Subject, prev.Subject, err)
+		}
 		prev = c
+	}
+	if n := 1 + len(b.Chain) + len(b.Dropped); n > MaxCertificates {
+		tb.Fatalf("a bundle of %d certificates decoded, more than MaxCertificates", n)
+	}
+	for _, d := range b.Dropped {
+		if d.Cert == nil || d.Reason == "" {
+			tb.Fatalf("dropped certificate without certificate or reason: %+v", d)
+		}
 	}
 }
 
