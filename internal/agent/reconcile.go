@@ -112,6 +112,10 @@ func (a *Agent) apply(ctx context.Context, c CertSpec, res *result, p plan, read
 		if err != nil {
 			return &syncError{err: fmt.Errorf("install version %s: %w", pr.version, err)}
 		}
+		if rec.Unchanged {
+			a.alreadyDone(c, res, rec)
+			continue
+		}
 		a.log.Info("installed new version", "certificate", c.Key(), "version", rec.Version,
 			"thumbprint", rec.Thumbprint, "notAfter", rec.NotAfter, "location", rec.Location)
 		a.changed(ctx, res, Event{Cert: c, Previous: res.current, Installed: rec, Bundle: pr.bundle, Rollback: p.rollback && res.current == start})
@@ -122,14 +126,18 @@ func (a *Agent) apply(ctx context.Context, c CertSpec, res *result, p plan, read
 		if err != nil {
 			return &syncError{err: fmt.Errorf("make installed version %s current again: %w", p.current, err)}
 		}
-		from := ""
-		if res.current != nil {
-			from = res.current.Version
+		if rec.Unchanged {
+			a.alreadyDone(c, res, rec)
+		} else {
+			from := ""
+			if res.current != nil {
+				from = res.current.Version
+			}
+			a.log.Info("made an installed version current again", "certificate", c.Key(), "version", rec.Version,
+				"thumbprint", rec.Thumbprint, "previous", from, "rollback", p.rollback)
+			a.changed(ctx, res, Event{Cert: c, Previous: res.current, Installed: rec, Rollback: p.rollback && res.current == start})
+			res.switched++
 		}
-		a.log.Info("made an installed version current again", "certificate", c.Key(), "version", rec.Version,
-			"thumbprint", rec.Thumbprint, "previous", from, "rollback", p.rollback)
-		a.changed(ctx, res, Event{Cert: c, Previous: res.current, Installed: rec, Rollback: p.rollback && res.current == start})
-		res.switched++
 	}
 	for _, w := range p.withdrawn {
 		if w.Installed {
@@ -150,6 +158,15 @@ func (a *Agent) apply(ctx context.Context, c CertSpec, res *result, p plan, read
 		}
 	}
 	return nil
+}
+
+// alreadyDone records a version the store found installed and current
+// already: another akvvm process on the same store got there first, so
+// nothing changed and no event or hook is due.
+func (a *Agent) alreadyDone(c CertSpec, res *result, rec store.Installed) {
+	a.log.Info("version already installed and current (another akvvm process installed it meanwhile): nothing changed, no event",
+		"certificate", c.Key(), "version", rec.Version, "thumbprint", rec.Thumbprint, "location", rec.Location)
+	res.current = &rec
 }
 
 // prepared is a downloaded, decoded and checked version, ready to install.

@@ -118,13 +118,18 @@ type Installed struct {
 	// of the Linux link, or on Windows the version installed or made
 	// current last.
 	Current bool
+	// Unchanged is set by Install and MakeCurrent when the version was
+	// already installed and current, so nothing changed: another akvvm
+	// process (a service and a manual sync) got there first. No event or
+	// hook is due for it.
+	Unchanged bool
 }
 
 // Store installs, lists, switches and removes certificate versions.
 type Store interface {
 	// Install puts c at t and makes it the current version. Installing a
 	// version that is already installed makes it current and returns its
-	// record.
+	// record; when it was current already, the record is marked Unchanged.
 	Install(ctx context.Context, t Target, c Certificate) (Installed, error)
 	// List returns the versions of ref that akvvm installed at t: the
 	// current one first, then the others, newest installed first.
