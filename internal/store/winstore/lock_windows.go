@@ -22,7 +22,7 @@ import (
 func (s *Store) lockStore(ctx context.Context, t store.Target) (unlock func(), err error) {
 	dir := s.lockDir
 	if dir == "" {
-		if dir, err = lockDirFor(t.Location, os.Getenv); err != nil {
+		if dir, err = lockDirFor(t.Location, getenv); err != nil {
 			return nil, err
 		}
 	}
@@ -75,6 +75,16 @@ func (s *Store) lockStore(ctx context.Context, t store.Target) (unlock func(), e
 		_ = windows.UnlockFileEx(windows.Handle(f.Fd()), 0, 1, 0, &ol)
 		_ = f.Close()
 	}, nil
+}
+
+// getenv is os.Getenv, except that an unset LOCALAPPDATA (as in some
+// service environments) is asked of the shell's known folders.
+func getenv(name string) string {
+	v := os.Getenv(name)
+	if v == "" && name == "LOCALAPPDATA" {
+		v, _ = windows.KnownFolderPath(windows.FOLDERID_LocalAppData, 0)
+	}
+	return v
 }
 
 // openLockFile opens (creating) the lock file for reading and writing,

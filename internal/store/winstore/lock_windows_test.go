@@ -102,3 +102,13 @@ func TestSecondInstallOfAVersionIsUnchanged(t *testing.T) {
 		t.Errorf("MakeCurrent of the current version = %+v, %v; want Unchanged", mc, err)
 	}
 }
+
+// Without LOCALAPPDATA the CurrentUser lock directory is the known folder.
+func TestLockDirWithoutLocalAppData(t *testing.T) {
+	want := os.Getenv("LOCALAPPDATA")
+	t.Setenv("LOCALAPPDATA", "")
+	got, err := lockDirFor("CurrentUser", getenv)
+	if err != nil || !strings.EqualFold(got, want+`\akvvm\locks`) {
+		t.Errorf("lockDirFor(CurrentUser) = %q, %v; want %q", got, err, want+`\akvvm\locks`)
+	}
+}
