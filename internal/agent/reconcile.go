@@ -113,8 +113,7 @@ func (a *Agent) apply(ctx context.Context, c CertSpec, res *result, p plan, read
 			return &syncError{err: fmt.Errorf("install version %s: %w", pr.version, err)}
 		}
 		if rec.Unchanged {
-			a.alreadyThere(c, rec)
-			res.current = &rec
+			a.alreadyDone(c, res, rec)
 			continue
 		}
 		a.log.Info("installed new version", "certificate", c.Key(), "version", rec.Version,
@@ -129,8 +128,7 @@ func (a *Agent) apply(ctx context.Context, c CertSpec, res *result, p plan, read
 			return &syncError{err: fmt.Errorf("make installed version %s current again: %w", p.current, err)}
 		}
 		if rec.Unchanged {
-			a.alreadyThere(c, rec)
-			res.current = &rec
+			a.alreadyDone(c, res, rec)
 		} else {
 			from := ""
 			if res.current != nil {
@@ -161,6 +159,15 @@ func (a *Agent) apply(ctx context.Context, c CertSpec, res *result, p plan, read
 		}
 	}
 	return nil
+}
+
+// alreadyDone records a version the store found installed and current
+// already: another akvvm process on the same store got there first, so
+// nothing changed and no event or hook is due.
+func (a *Agent) alreadyDone(c CertSpec, res *result, rec store.Installed) {
+	a.log.Info("version already installed and current (another akvvm process installed it meanwhile): nothing changed, no event",
+		"certificate", c.Key(), "version", rec.Version, "thumbprint", rec.Thumbprint, "location", rec.Location)
+	res.current = &rec
 }
 
 // prepared is a downloaded, decoded and checked version, ready to install.
@@ -206,14 +213,6 @@ func (a *Agent) changed(ctx context.Context, res *result, ev Event) {
 	if err := a.notify(ctx, ev); err != nil {
 		res.hookErr = err
 	}
-}
-
-// alreadyThere logs a version another akvvm process sharing the store
-// installed or made current while this one was downloading it: no event
-// is raised and no hook runs, as that process did both.
-func (a *Agent) alreadyThere(c CertSpec, rec store.Installed) {
-	a.log.Info("version already installed and current (another akvvm process sharing the store got there first); nothing to do",
-		"certificate", c.Key(), "version", rec.Version, "thumbprint", rec.Thumbprint, "location", rec.Location)
 }
 
 // withdrawalNotice tells the operator what the vault withdrew, or "".

@@ -51,7 +51,7 @@ func TestTwoAgentsOnOneStoreInstallOnce(t *testing.T) {
 	if n := strings.Count(all, `msg="installed new version"`); n != 1 {
 		t.Errorf(`"installed new version" logged %d times by the two agents, want once:\n%s`, n, all)
 	}
-	if !strings.Contains(all, "another akvvm process sharing the store got there first") {
+	if !strings.Contains(all, "another akvvm process installed it meanwhile") {
 		t.Errorf("the second agent did not say the version was already installed:\n%s", all)
 	}
 	data, err := os.ReadFile(runs)

@@ -18,10 +18,15 @@ import (
 // t.LinkOnRenewal it links the version that was current to it
 // (CERT_RENEWAL_PROP_ID, so that bindings follow) and clears the version's
 // own renewal link. A failure midway undoes what was done. The version
-// that is already current is left as it is.
-func (s *Store) MakeCurrent(_ context.Context, t store.Target, ref store.Ref, version string) (store.Installed, error) {
+// that is already current is left as it is and reported Unchanged.
+func (s *Store) MakeCurrent(ctx context.Context, t store.Target, ref store.Ref, version string) (store.Installed, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	unlock, err := s.lockStore(ctx, t)
+	if err != nil {
+		return store.Installed{}, err
+	}
+	defer unlock()
 	st, err := openSystemStore(t.Location, t.StoreName)
 	if err != nil {
 		return store.Installed{}, err
@@ -48,7 +53,9 @@ func (s *Store) MakeCurrent(_ context.Context, t store.Target, ref store.Ref, ve
 func (s *Store) makeCurrent(st *sysStore, t store.Target, es []entry, i int) (store.Installed, error) {
 	target := &es[i]
 	if i == 0 {
-		return target.installed(t), nil
+		in := target.installed(t)
+		in.Unchanged = true
+		return in, nil
 	}
 	prev := &es[0]
 	var u undo
@@ -124,9 +131,14 @@ func (s *Store) step(name string) error {
 // stay, as Wine shares one container per user) and returns what it
 // removed. A version that is not installed is skipped; the current version
 // is refused before anything is removed.
-func (s *Store) Delete(_ context.Context, t store.Target, ref store.Ref, versions []string) ([]store.Installed, error) {
+func (s *Store) Delete(ctx context.Context, t store.Target, ref store.Ref, versions []string) ([]store.Installed, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	unlock, err := s.lockStore(ctx, t)
+	if err != nil {
+		return nil, err
+	}
+	defer unlock()
 	st, err := openSystemStore(t.Location, t.StoreName)
 	if err != nil {
 		return nil, err

@@ -102,3 +102,15 @@ func currentFirst[T any](xs []T, rec func(T) record) {
 		xs[0] = c
 	}
 }
+
+// ownedElsewhereError refuses to install c at t over the same certificate
+// that akvvm installed for another observed certificate (owner): removing
+// it from the store, as for a foreign certificate, would break that entry.
+func ownedElsewhereError(thumb, storeName string, t store.Target, c store.Certificate, owner record) error {
+	where := ""
+	if !strings.EqualFold(owner.Location, t.Location) || !strings.EqualFold(owner.Store, t.StoreName) {
+		where = " at " + owner.Location + `\` + owner.Store
+	}
+	return fmt.Errorf("certificate %s is already in %s: akvvm installed it for the observed certificate %s/%s (version %s)%s, and %s/%s holds the same certificate: remove one of the two entries from the settings instead of removing the certificate from the store, which the other entry still uses; version %s of %s/%s was not installed",
+		thumb, storeName, owner.Vault, owner.Name, owner.Version, where, c.Vault, c.Name, c.Version, c.Vault, c.Name)
+}

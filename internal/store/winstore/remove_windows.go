@@ -13,9 +13,14 @@ import (
 // shares one container per user). Intermediates in CA are shared with
 // other certificates and stay, as does every certificate without akvvm's
 // marker. Removing what is already gone succeeds with nothing removed.
-func (s *Store) Remove(_ context.Context, t store.Target, ref store.Ref) ([]store.Installed, error) {
+func (s *Store) Remove(ctx context.Context, t store.Target, ref store.Ref) ([]store.Installed, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	unlock, err := s.lockStore(ctx, t)
+	if err != nil {
+		return nil, err
+	}
+	defer unlock()
 	st, err := openSystemStore(t.Location, t.StoreName)
 	if err != nil {
 		return nil, err

@@ -27,6 +27,11 @@ type Options struct {
 	Logger *slog.Logger
 	// Now tells time for InstalledAt and CurrentAt; default time.Now.
 	Now func() time.Time
+	// LockDir holds the stores' lock files; default %ProgramData%\akvvm\locks
+	// for LocalMachine and %LOCALAPPDATA%\akvvm\locks for CurrentUser.
+	LockDir string
+	// LockWait bounds the wait for another process's lock; default DefaultLockWait.
+	LockWait time.Duration
 }
 
 // Store is the Windows certificate store as a store.Store.
@@ -34,8 +39,11 @@ type Store struct {
 	log  *slog.Logger
 	now  func() time.Time
 	wine string
-	// mu serialises changes so two installs never interleave their links.
-	mu sync.Mutex
+	// mu serialises changes within the process so two installs never
+	// interleave their links; lockStore does the same across processes.
+	mu       sync.Mutex
+	lockDir  string
+	lockWait time.Duration
 	// fault, set only by tests, fails the named step of a change.
 	fault func(step string) error
 }
@@ -44,7 +52,10 @@ var _ store.Store = (*Store)(nil)
 
 // New returns the Windows certificate store.
 func New(o Options) *Store {
-	s := &Store{log: o.Logger, now: o.Now, wine: wine.Version()}
+	s := &Store{log: o.Logger, now: o.Now, wine: wine.Version(), lockDir: o.LockDir, lockWait: o.LockWait}
+	if s.lockWait <= 0 {
+		s.lockWait = DefaultLockWait
+	}
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
 	}
@@ -78,7 +89,7 @@ func (s *Store) List(_ context.Context, t store.Target, ref store.Ref) ([]store.
 // Install imports c's leaf and key into t, its intermediates into CA, and
 // links the previous current version to it when t.LinkOnRenewal is set.
 // A version that is already installed is made current as MakeCurrent does.
-func (s *Store) Install(_ context.Context, t store.Target, c store.Certificate) (store.Installed, error) {
+func (s *Store) Install(ctx context.Context, t store.Target, c store.Certificate) (store.Installed, error) {
 	if c.Leaf == nil || c.Key == nil {
 		return store.Installed{}, errors.New("certificate has no leaf or no private key")
 	}
@@ -97,6 +108,13 @@ func (s *Store) Install(_ context.Context, t store.Target, c store.Certificate) 
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	// Under the lock the store is read again: a version another process
+	// installed meanwhile is found and reported unchanged, not imported twice.
+	unlock, err := s.lockStore(ctx, t)
+	if err != nil {
+		return store.Installed{}, err
+	}
+	defer unlock()
 
 	st, err := openSystemStore(t.Location, t.StoreName)
 	if err != nil {

@@ -148,7 +148,8 @@ func thumbprint(der []byte) string { return store.Thumbprint(der) }
 // checkNotForeign refuses to install c when the store already holds the
 // same certificate without akvvm's marker for c's certificate at t: adding
 // it would replace that certificate (its key link and description) and
-// hand it to a later Delete or Remove.
+// hand it to a later Delete or Remove. When akvvm installed it for another
+// observed certificate, the error names that owner.
 func (s *sysStore) checkNotForeign(t store.Target, c store.Certificate) error {
 	ctx := s.find(c.Leaf.Raw)
 	if ctx == nil {
@@ -156,8 +157,12 @@ func (s *sysStore) checkNotForeign(t store.Target, c store.Certificate) error {
 	}
 	defer windows.CertFreeCertificateContext(ctx)
 	if desc, ok := getStringProperty(ctx, propDescription); ok {
-		if rec, err := parseMarker(desc); err == nil && rec.matches(t, c.Ref) {
+		rec, err := parseMarker(desc)
+		if err == nil && rec.matches(t, c.Ref) {
 			return nil
+		}
+		if err == nil {
+			return ownedElsewhereError(thumbprint(c.Leaf.Raw), s.name, t, c, rec)
 		}
 	}
 	return fmt.Errorf("certificate %s is already in %s but akvvm did not install it there for %s/%s: remove it from the store so that akvvm can install version %s",

@@ -9,6 +9,7 @@
 //	winstoredump add LOCATION STORE FILE FRIENDLY DESCRIPTION
 //	                                        add the PEM certificate in FILE (no key) with those properties
 //	winstoredump remove THUMBPRINT...       delete those certificates from every listed store
+//	winstoredump lock LOCATION STORE FILE   hold akvvm's lock on that store until FILE exists
 //
 // It never prints private keys: only certificates and their properties.
 package main
@@ -88,6 +89,11 @@ func run(args []string) error {
 			}
 		}
 		return nil
+	case "lock":
+		if len(args) != 4 {
+			return errors.New("usage: winstoredump lock LOCATION STORE RELEASE-FILE")
+		}
+		return holdLock(args[1], args[2], args[3])
 	}
-	return fmt.Errorf("unknown command %q: use list, add or remove", args[0])
+	return fmt.Errorf("unknown command %q: use list, add, remove or lock", args[0])
 }
