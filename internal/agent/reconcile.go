@@ -107,6 +107,7 @@ func (a *Agent) withTimeout(ctx context.Context, d time.Duration) (context.Conte
 // replaces the version current before, so it carries the rollback flag.
 func (a *Agent) apply(ctx context.Context, c CertSpec, res *result, p plan, ready []prepared) error {
 	start := res.current
+	dropped := ""
 	for _, pr := range ready {
 		rec, err := a.deps.Store.Install(ctx, c.Target, pr.bundle.ToStore(c.Ref, pr.version))
 		if err != nil {
@@ -118,7 +119,7 @@ func (a *Agent) apply(ctx context.Context, c CertSpec, res *result, p plan, read
 		}
 		a.log.Info("installed new version", "certificate", c.Key(), "version", rec.Version,
 			"thumbprint", rec.Thumbprint, "notAfter", rec.NotAfter, "location", rec.Location)
-		a.warnDropped(c, rec.Version, pr.bundle)
+		dropped = joinNotice(dropped, a.warnDropped(c, rec.Version, pr.bundle))
 		a.changed(ctx, res, Event{Cert: c, Previous: res.current, Installed: rec, Bundle: pr.bundle, Rollback: p.rollback && res.current == start})
 		res.installed++
 	}
@@ -146,6 +147,9 @@ func (a *Agent) apply(ctx context.Context, c CertSpec, res *result, p plan, read
 		}
 	}
 	res.notice = withdrawalNotice(p, res.current)
+	if dropped != "" {
+		res.notice = joinNotice(res.notice, dropped)
+	}
 	if len(p.remove) > 0 {
 		removed, err := a.deps.Store.Delete(ctx, c.Target, c.Ref, p.remove)
 		for _, r := range removed {

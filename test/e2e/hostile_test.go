@@ -26,8 +26,9 @@ import (
 type hostileCase struct {
 	name string
 	// attack injects the fault or plants the files; web is the version
-	// the vault serves.
-	attack func(t *testing.T, h *hostileBed, web emulator.SecretVersion)
+	// the vault serves. It returns the version that must stay installed
+	// when the attack is refused ("" for none).
+	attack func(t *testing.T, h *hostileBed, web emulator.SecretVersion) string
 	// cause holds parts the certificate's status error must name; empty
 	// when the certificate installs.
 	cause []string
@@ -57,55 +58,64 @@ func TestHostileVaultPlantsNothing(t *testing.T) {
 	cases := []hostileCase{
 		{
 			name: "download redirected to another vault",
-			attack: func(t *testing.T, h *hostileBed, web emulator.SecretVersion) {
+			attack: func(t *testing.T, h *hostileBed, web emulator.SecretVersion) string {
 				other := h.e.create(t, "hostile-other", "web", emulator.CertificateSpec{})
 				h.e.fault(t, emulator.Fault{Op: emulator.OpGetSecret, Vault: h.vault, Kind: emulator.FaultRedirect, Count: 0,
 					Location: "https://hostile-other.vault.azure.net/secrets/web/" + other.Version + "?api-version=7.5"})
+				return ""
 			},
 			cause: []string{"redirect", "hostile-other.vault.azure.net"},
 		},
 		{
 			name: "version listing redirected",
-			attack: func(t *testing.T, h *hostileBed, _ emulator.SecretVersion) {
+			attack: func(t *testing.T, h *hostileBed, web emulator.SecretVersion) string {
+				// The first install fetches the newest version directly;
+				// listings come with the checks after it.
+				h.installThenRotate(t)
 				h.e.fault(t, emulator.Fault{Op: emulator.OpListVersions, Vault: h.vault, Kind: emulator.FaultRedirect, Status: 307, Count: 0,
 					Location: "https://hostile-other.vault.azure.net/secrets/web/versions?api-version=7.5"})
+				return web.Version
 			},
 			cause: []string{"redirect", "hostile-other.vault.azure.net"},
 		},
 		{
 			name: "identity endpoint redirects",
-			attack: func(t *testing.T, h *hostileBed, _ emulator.SecretVersion) {
+			attack: func(t *testing.T, h *hostileBed, _ emulator.SecretVersion) string {
 				u, err := url.Parse(h.e.ready.IMDSEndpoint)
 				if err != nil {
 					t.Fatal(err)
 				}
 				h.e.fault(t, emulator.Fault{Op: emulator.OpToken, Kind: emulator.FaultRedirect, Count: 0,
 					Location: "http://localhost:" + u.Port() + "/elsewhere/token"})
+				return ""
 			},
 			cause: []string{"redirect", "localhost"},
 		},
 		{
 			name: "oversize value",
-			attack: func(t *testing.T, h *hostileBed, _ emulator.SecretVersion) {
+			attack: func(t *testing.T, h *hostileBed, _ emulator.SecretVersion) string {
 				h.e.fault(t, emulator.Fault{Op: emulator.OpGetSecret, Vault: h.vault, Kind: emulator.FaultValue, PadTo: 4 << 20, Count: 0})
+				return ""
 			},
 			cause: []string{"MiB"},
 		},
 		{
 			name: "a thousand certificates whose names chain",
-			attack: func(t *testing.T, h *hostileBed, web emulator.SecretVersion) {
+			attack: func(t *testing.T, h *hostileBed, web emulator.SecretVersion) string {
 				value := h.realValue(t, web)
 				h.e.fault(t, emulator.Fault{Op: emulator.OpGetSecret, Vault: h.vault, Kind: emulator.FaultValue, Count: 0,
 					Value: value + forgedChain(t, leafOf(t, value), 1000)})
+				return ""
 			},
 			cause: []string{"certificates"},
 		},
 		{
 			name: "forged links in the chain",
-			attack: func(t *testing.T, h *hostileBed, web emulator.SecretVersion) {
+			attack: func(t *testing.T, h *hostileBed, web emulator.SecretVersion) string {
 				value := h.realValue(t, web)
 				h.e.fault(t, emulator.Fault{Op: emulator.OpGetSecret, Vault: h.vault, Kind: emulator.FaultValue, Count: 0,
 					Value: forgedChain(t, leafOf(t, value), 5) + value})
+				return ""
 			},
 			check: func(t *testing.T, h *hostileBed, web emulator.SecretVersion, out string) {
 				data, err := os.ReadFile(filepath.Join(h.b.store, h.vault+".web."+web.Version))
@@ -118,40 +128,56 @@ func TestHostileVaultPlantsNothing(t *testing.T) {
 				if !strings.Contains(out, "Forged") {
 					t.Errorf("the log does not name the dropped forged certificates:\n%s", out)
 				}
+				if st := certStatus(t, h.b.status(t), h.vault+"/web"); !contains(st.Notice, "5 certificates", "not in the leaf's verified chain") {
+					t.Errorf("status notice %q does not say that 5 certificates were left out", st.Notice)
+				}
 			},
 		},
 		{
 			name: "lock file is a symbolic link out of the store",
-			attack: func(t *testing.T, h *hostileBed, _ emulator.SecretVersion) {
+			attack: func(t *testing.T, h *hostileBed, _ emulator.SecretVersion) string {
 				h.plant(t, ".akvvm.lock", filepath.Join(h.outside, "nologin"))
+				return ""
 			},
-			cause: []string{".akvvm.lock", "symbolic link"},
+			cause: []string{".akvvm.lock", "symlink"},
 		},
 		{
 			name: "record is a symbolic link out of the store",
-			attack: func(t *testing.T, h *hostileBed, _ emulator.SecretVersion) {
+			attack: func(t *testing.T, h *hostileBed, _ emulator.SecretVersion) string {
 				h.plant(t, ".akvvm-records/"+h.vault+".web.json", h.bait)
+				return ""
 			},
-			cause: []string{".web.json", "symbolic link"},
+			cause: []string{".web.json", "symlink"},
 		},
 		{
 			name: "certificate lock is a symbolic link out of the store",
-			attack: func(t *testing.T, h *hostileBed, _ emulator.SecretVersion) {
-				h.plant(t, ".akvvm-records/"+h.vault+".web.lock", filepath.Join(h.outside, "created"))
+			attack: func(t *testing.T, h *hostileBed, web emulator.SecretVersion) string {
+				// With no record yet, start-up recovery removes a stray
+				// lock file (the link itself, never its target); with a
+				// record, the lock is opened and must refuse the link.
+				h.installThenRotate(t)
+				lock := ".akvvm-records/" + h.vault + ".web.lock"
+				if err := os.Remove(filepath.Join(h.b.store, lock)); err != nil {
+					t.Fatal(err)
+				}
+				h.plant(t, lock, filepath.Join(h.outside, "created"))
+				return web.Version
 			},
-			cause: []string{".web.lock", "symbolic link"},
+			cause: []string{".web.lock", "symlink"},
 		},
 		{
 			name: "version file is a symbolic link out of the store",
-			attack: func(t *testing.T, h *hostileBed, web emulator.SecretVersion) {
+			attack: func(t *testing.T, h *hostileBed, web emulator.SecretVersion) string {
 				h.plant(t, h.vault+".web."+web.Version, h.bait)
+				return ""
 			},
 			cause: []string{".web.", "not a regular file"},
 		},
 		{
 			name: "link name taken by a symbolic link out of the store",
-			attack: func(t *testing.T, h *hostileBed, _ emulator.SecretVersion) {
+			attack: func(t *testing.T, h *hostileBed, _ emulator.SecretVersion) string {
 				h.plant(t, h.vault+".web", h.bait)
+				return ""
 			},
 			cause: []string{".web", "not created by akvvm"},
 		},
@@ -175,7 +201,7 @@ func TestHostileVaultPlantsNothing(t *testing.T) {
 			}
 			web := e.create(t, h.vault, "web", emulator.CertificateSpec{ContentType: "application/x-pem-file"})
 			h.b.writeSettings(t, e, map[string]any{"url": "https://" + h.vault + ".vault.azure.net/secrets/web"})
-			tc.attack(t, h, web)
+			keep := tc.attack(t, h, web)
 			planted := snapshot(t, h.b.store)
 
 			out, code := h.b.sync(t, e, "--log-level", "debug")
@@ -195,8 +221,8 @@ func TestHostileVaultPlantsNothing(t *testing.T) {
 					t.Errorf("exit %d, installed %q; want version %s installed:\n%s", code, st.InstalledVersion, web.Version, out)
 				}
 			} else {
-				if code == 0 || st.InstalledVersion != "" {
-					t.Errorf("exit %d, installed %q; want nothing installed:\n%s", code, st.InstalledVersion, out)
+				if code == 0 || st.InstalledVersion != keep {
+					t.Errorf("exit %d, installed %q; want %q installed (nothing new):\n%s", code, st.InstalledVersion, keep, out)
 				}
 				if !contains(st.LastError, tc.cause...) {
 					t.Errorf("status error %q does not name the cause %q", st.LastError, tc.cause)
@@ -213,6 +239,17 @@ func TestHostileVaultPlantsNothing(t *testing.T) {
 			}
 		})
 	}
+}
+
+// installThenRotate installs the vault's version, then rotates the
+// certificate so that the next sync has a new version to fetch.
+func (h *hostileBed) installThenRotate(t *testing.T) {
+	t.Helper()
+	if out, code := h.b.sync(t, h.e); code != 0 {
+		t.Fatalf("first sync: exit %d\n%s", code, out)
+	}
+	nextSecond()
+	h.e.rotate(t, h.vault, "web")
 }
 
 // plant makes a symbolic link at name inside the store pointing at target.
