@@ -27,8 +27,9 @@ reset (close the connection with a TCP RST), delay (wait --delay, then answer), 
 the body, then close), malformed (invalid JSON), stall (never answer; the connection stays
 open until the client gives up), redirect (answer --status, default 302, with Location:
 --location), value (a getSecret answer with its value replaced by the file --value-file and/or
-padded with newlines to --pad-to bytes: a hostile vault's forged or oversize value). Operations: getSecret, listVersions,
-listSecrets, setSecret, updateSecret, deleteSecret, token (the identity endpoint) or *.`,
+padded with newlines to --pad-to bytes: a hostile vault's forged or oversize value).
+Operations: getSecret, listVersions, listSecrets, setSecret, updateSecret, deleteSecret, token
+(the identity endpoint) or *.`,
 		Example: `  # The next two gets of secret web answer 429 with Retry-After: 5
   akvvm emulator fault add --op getSecret --secret web --kind status --status 429 --retry-after 5 --count 2
 

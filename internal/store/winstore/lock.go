@@ -11,15 +11,6 @@ import (
 // that holds the store's lock: as long as one check may take on the network.
 const DefaultLockWait = 2 * time.Minute
 
-// lockPoll is how often a busy lock is tried again; changes to a store take
-// milliseconds, so 50 ms between tries costs little.
-const lockPoll = 50 * time.Millisecond
-
-// lockOffset is the byte the lock covers, far beyond the pid written at the
-// start of the file: Windows locks are mandatory, so a waiter can still
-// read the pid of the holder.
-const lockOffset = 1 << 30
-
 // lockFileName names the lock file of one store, such as
 // "CurrentUser-MY.lock": the location and store name in lower case, with
 // every byte other than a letter, digit, '.', '-' or '_' written as %XX.

@@ -14,6 +14,15 @@ import (
 	"golang.org/x/sys/windows"
 )
 
+// lockPoll is how often a busy lock is tried again; changes to a store take
+// milliseconds, so 50 ms between tries costs little.
+const lockPoll = 50 * time.Millisecond
+
+// lockOffset is the byte the lock covers, far beyond the pid written at the
+// start of the file: Windows locks are mandatory, so a waiter can still
+// read the pid of the holder.
+const lockOffset = 1 << 30
+
 // lockStore takes the cross-process lock of t's store: an exclusive
 // LockFileEx on the store's lock file, with this process's pid written into
 // the file for whoever waits. It waits up to s.lockWait (or until ctx

@@ -115,3 +115,19 @@ func TestCurrentFirstOrdersByCurrentAtThenInstalledAt(t *testing.T) {
 		})
 	}
 }
+
+func TestOwnedElsewhereNamesTheOwner(t *testing.T) {
+	owner := record{Vault: "kv1", Name: "web", Version: "v1", Location: "LocalMachine", Store: "MY"}
+	c := store.Certificate{Ref: store.Ref{Vault: "kv2", Name: "copy"}, Version: "v9"}
+	same := ownedElsewhereError("AB12", `LocalMachine\MY`, store.Target{Location: "LocalMachine", StoreName: "my"}, c, owner).Error()
+	for _, want := range []string{"AB12", "akvvm installed it for the observed certificate kv1/web (version v1),",
+		"kv2/copy holds the same certificate", "remove one of the two entries from the settings", "version v9 of kv2/copy was not installed"} {
+		if !strings.Contains(same, want) {
+			t.Errorf("error %q does not contain %q", same, want)
+		}
+	}
+	other := ownedElsewhereError("AB12", `CurrentUser\MY`, store.Target{Location: "CurrentUser", StoreName: "MY"}, c, owner).Error()
+	if !strings.Contains(other, `(version v1) at LocalMachine\MY,`) {
+		t.Errorf("error %q does not say where the owner installed it", other)
+	}
+}
