@@ -43,8 +43,13 @@ func ParseRoute(s string) (Route, error) {
 	if h, p, err := net.SplitHostPort(from); err == nil {
 		r.Host, r.Port = strings.ToLower(h), p
 	}
-	if _, _, err := net.SplitHostPort(to); err != nil {
+	if r.Host == "" {
+		return Route{}, fmt.Errorf("route %q: the host before \"=\" is empty; want HOST[:PORT]=ADDR:PORT, for example *.vault.azure.net=127.0.0.1:8443", s)
+	}
+	if _, port, err := net.SplitHostPort(to); err != nil {
 		return Route{}, fmt.Errorf("route %q: target %q must be ADDR:PORT: %w", s, to, err)
+	} else if port == "" {
+		return Route{}, fmt.Errorf("route %q: target %q has no port; want ADDR:PORT such as 127.0.0.1:8443", s, to)
 	}
 	if strings.Contains(strings.TrimPrefix(r.Host, "*."), "*") {
 		return Route{}, fmt.Errorf("route %q: only a leading \"*.\" wildcard is allowed in the host", s)
