@@ -1,3 +1,7 @@
+// The modes these tests assert are POSIX permission bits.
+
+//go:build !windows
+
 package fsutil
 
 import (
