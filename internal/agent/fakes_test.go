@@ -285,22 +285,29 @@ type testPKI struct {
 
 func newTestPKI(t *testing.T) *testPKI {
 	t.Helper()
+	root, key := selfSignedCA(t, "test root", 1)
+	return &testPKI{root: root, rootKey: key, serial: 100}
+}
+
+// selfSignedCA makes a self-signed CA certificate named cn with its key.
+func selfSignedCA(t *testing.T, cn string, serial int64) (*x509.Certificate, *ecdsa.PrivateKey) {
+	t.Helper()
 	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	if err != nil {
 		t.Fatal(err)
 	}
-	tmpl := &x509.Certificate{SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "test root"},
+	tmpl := &x509.Certificate{SerialNumber: big.NewInt(serial), Subject: pkix.Name{CommonName: cn},
 		NotBefore: t0.Add(-48 * time.Hour), NotAfter: t0.Add(365 * 24 * time.Hour),
 		IsCA: true, BasicConstraintsValid: true, KeyUsage: x509.KeyUsageCertSign}
 	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
 	if err != nil {
 		t.Fatal(err)
 	}
-	root, err := x509.ParseCertificate(der)
+	c, err := x509.ParseCertificate(der)
 	if err != nil {
 		t.Fatal(err)
 	}
-	return &testPKI{root: root, rootKey: key, serial: 100}
+	return c, key
 }
 
 // leafPEM returns a PEM secret (key first, as Key Vault stores it) for a
