@@ -33,11 +33,16 @@ type Options struct {
 	// Store checks one certificate's store; nil skips the store checks.
 	Store func(ctx context.Context, c config.Certificate) Result
 	// Resolver resolves vault names; nil means net.DefaultResolver.
-	Resolver *net.Resolver
+	Resolver Resolver
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
 	// Logger receives the clients' debug lines; nil discards them.
 	Logger *slog.Logger
+}
+
+// Resolver looks up a host's addresses; *net.Resolver is one.
+type Resolver interface {
+	LookupIPAddr(ctx context.Context, host string) ([]net.IPAddr, error)
 }
 
 // doctor holds the clients and what earlier checks found.
@@ -48,7 +53,7 @@ type doctor struct {
 	kv       *keyvault.Clients
 	kvHTTP   *http.Client
 	now      func() time.Time
-	resolver *net.Resolver
+	resolver Resolver
 	// tokens are the claims of the token obtained per resource; a
 	// resource missing here had no token.
 	tokens map[string]claims
