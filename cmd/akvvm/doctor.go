@@ -50,7 +50,7 @@ the first answer.
 
 Exit codes:
   0  every check passed
-  1  some check failed (see the ✗ lines)
+  1  some check failed (see the ✗ lines) or could not run (– lines)
   2  the settings are not valid`,
 		Example: `  akvvm doctor --settings /etc/akvvm/settings.json
   akvvm doctor --settings settings.json --compat 2.0
@@ -99,7 +99,7 @@ func runDoctor(ctx context.Context, cmd *cobra.Command, f *agentFlags) error {
 		return err
 	}
 	code := doctorAllPassed
-	if rep.Failed() > 0 {
+	if !rep.AllPassed() {
 		code = doctorFailed
 	}
 	fmt.Fprintf(out, "\nResult: %s (exit %d)\n", rep.Summary(), code)

@@ -191,6 +191,14 @@ func TestReportSummary(t *testing.T) {
 	if rep.Summary() != "all 1 checks passed" {
 		t.Errorf("summary %q", rep.Summary())
 	}
+	if !rep.AllPassed() {
+		t.Error("one passed check is not all passed")
+	}
+	only := NewReport(&bytes.Buffer{})
+	only.Add(Result{Outcome: Skip, Check: "clock"})
+	if only.AllPassed() {
+		t.Error("a skipped check counts as passed")
+	}
 	rep.Add(Result{Outcome: Fail, Check: "b", Detail: "broken", Fix: "mend it"})
 	rep.Add(Result{Outcome: Skip, Check: "c", Detail: "skipped: b failed"})
 	if got, want := rep.Summary(), "1 of 3 checks failed, 1 skipped (first: b)"; got != want {

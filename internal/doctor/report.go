@@ -82,6 +82,9 @@ func (rep *Report) Section(title string) { fmt.Fprintln(rep.w, "\n"+title) }
 // Failed returns the number of failed checks.
 func (rep *Report) Failed() int { return rep.failed }
 
+// AllPassed reports whether every check passed: none failed or was skipped.
+func (rep *Report) AllPassed() bool { return rep.failed == 0 && rep.skipped == 0 }
+
 // Summary is the last line: how many checks passed, failed and were skipped.
 func (rep *Report) Summary() string {
 	total := rep.passed + rep.failed + rep.skipped
