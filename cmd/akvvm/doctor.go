@@ -21,6 +21,8 @@ const (
 )
 
 func newDoctorCommand() *cobra.Command {
+	// The flags of sync that doctor uses: settings, logs, and the
+	// test-only routing and trust.
 	var f agentFlags
 	var timeout time.Duration
 	cmd := &cobra.Command{
@@ -64,8 +66,13 @@ Exit codes:
 			return runDoctor(ctx, cmd, &f)
 		},
 	}
-	f.register(cmd.Flags())
-	cmd.Flags().DurationVar(&timeout, "timeout", 3*time.Minute, "give up on the checks after this long")
+	fs := cmd.Flags()
+	fs.StringVar(&f.settings, "settings", "", "settings file (the extension's public settings, in any documented form); - reads stdin")
+	fs.StringVar(&f.compat, "compat", "", "settings schema version: 1.0, 3.0 or 4.0 on Windows, 2.0 or 3.0 on Linux (default: the newest)")
+	fs.StringVar(&f.logLevel, "log-level", "warn", "log level of the clients' own lines on stderr: debug (one line per request), info, warn or error")
+	fs.BoolVar(&f.logJSON, "log-json", false, "write logs as JSON lines")
+	f.net.register(fs)
+	fs.DurationVar(&timeout, "timeout", 3*time.Minute, "give up on the checks after this long")
 	return cmd
 }
 
@@ -84,15 +91,16 @@ func runDoctor(ctx context.Context, cmd *cobra.Command, f *agentFlags) error {
 	fmt.Fprintf(out, "akvvm doctor: %s\n\n", f.settings)
 	s, err := f.loadSettings()
 	if err != nil {
-		rep.Add(doctor.Result{Outcome: doctor.Fail, Check: "settings", Detail: "not valid",
-			Fix: "correct the problems below (akvvm validate prints the same)"})
-		fmt.Fprintln(out, err)
-		code := doctorFailed
 		var ce codedError
 		if errors.As(err, &ce) && ce.code == exitInvalidSettings {
-			code = doctorBadSettings
+			rep.Add(doctor.Result{Outcome: doctor.Fail, Check: "settings", Detail: "not valid",
+				Fix: "correct the problems below (akvvm validate prints the same)"})
+			fmt.Fprintln(out, err)
+			return exitError{code: doctorBadSettings}
 		}
-		return exitError{code: code}
+		rep.Add(doctor.Result{Outcome: doctor.Fail, Check: "settings", Detail: "cannot be read: " + err.Error(),
+			Fix: "check the path, and run akvvm as a user that may read the file"})
+		return exitError{code: doctorFailed}
 	}
 	rep.Add(doctor.Result{Outcome: doctor.Pass, Check: "settings", Detail: doctor.Describe(s)})
 	if err := doctor.Run(ctx, rep, doctor.Options{Settings: s, Transport: topts, Store: doctorStore(log), Logger: log}); err != nil {
