@@ -113,6 +113,7 @@ func (e *Emulator) adminHandler() http.Handler {
 		e.SetThrottle(req.Limit, req.Sliding)
 		return nil, nil
 	}))
+	e.handleDateSkew(m)
 	m.HandleFunc(p, func(w http.ResponseWriter, r *http.Request) {
 		writeAPIError(w, &apiError{status: http.StatusNotFound, code: "NotFound",
 			message: "Unknown admin endpoint " + r.Method + " " + truncate(r.URL.Path, 100) + "; see 'akvvm emulator --help'."})

@@ -38,6 +38,7 @@
 //	GET    /_emulator/faults  POST /_emulator/faults (Fault)  DELETE /_emulator/faults[/{id}]
 //	GET    /_emulator/requests  DELETE /_emulator/requests  GET /_emulator/counts
 //	PUT    /_emulator/throttle (ThrottleRequest)
+//	PUT    /_emulator/date-skew (DateSkewRequest)
 //
 // Logs never contain tokens, Authorization headers, secret values or keys.
 package emulator

@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/akvvm/akvvm/internal/fsutil"
@@ -51,6 +52,8 @@ type Config struct {
 	NoSystemIdentity bool
 	// Arc makes the identity endpoint behave like Azure Arc's (Basic challenge with a key file).
 	Arc bool
+	// DateSkew shifts the Date header of vault answers (SetDateSkew).
+	DateSkew time.Duration
 	// Now is the clock; default time.Now.
 	Now func() time.Time
 	// Logger receives one Debug line per request and lifecycle lines at Info.
@@ -71,6 +74,7 @@ type Emulator struct {
 	faults   *faultSet
 	throttle *throttler
 	reqlog   *requestLog
+	dateSkew atomic.Int64 // nanoseconds added to the vaults' Date header
 
 	mu    sync.Mutex // guards st
 	st    *persistedState
@@ -116,6 +120,9 @@ func New(cfg Config) (*Emulator, error) {
 		faults:   newFaultSet(),
 		throttle: newThrottler(cfg.ThrottleLimit, cfg.ThrottleSliding),
 		reqlog:   newRequestLog(),
+	}
+	if err := e.SetDateSkew(cfg.DateSkew); err != nil {
+		return nil, err
 	}
 	if err := e.loadState(); err != nil {
 		e.removeTemp()

@@ -19,6 +19,7 @@ func (e *Emulator) serveVault(w http.ResponseWriter, r *http.Request) {
 	rec := &requestRecord{op: opUnknown}
 	defer e.finish(r, sw, rec, start)
 	setKVHeaders(sw.Header())
+	e.setDate(sw.Header())
 
 	c, vaultName, ok := cloud.ForHost(hostName(r.Host))
 	if !ok {
