@@ -10,7 +10,7 @@ import (
 )
 
 // logFlushTimeout bounds the wait for queued records when akvvm exits.
-const logFlushTimeout = time.Second
+const logFlushTimeout = 500 * time.Millisecond
 
 // forwardLogs returns log, also forwarding to the endpoint of the settings'
 // loggingSettings when they say fluentd, and a function that sends what is
