@@ -7,12 +7,14 @@ import (
 	"fmt"
 	"net"
 	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/akvvm/akvvm/internal/emulator"
+	"github.com/akvvm/akvvm/internal/handler"
 	"github.com/akvvm/akvvm/internal/logfwd/fwdtest"
 )
 
@@ -192,5 +194,43 @@ func TestLogForwardNeverReadingReceiverDoesNotSlowSync(t *testing.T) {
 	}
 	if down > without+time.Second {
 		t.Errorf("a refused endpoint slowed sync --once from %s to %s", without, down)
+	}
+}
+
+func TestLogForwardFromTheHandlerService(t *testing.T) {
+	t.Parallel()
+	e := startEmulator(t, "hfwdvault")
+	web := e.create(t, "hfwdvault", "web", emulator.CertificateSpec{})
+	r := listenForward(t, "127.0.0.1:0")
+	store := filepath.Join(t.TempDir(), "store")
+	g := newGuestAgent(t, "3.0.7")
+	if out, code := g.run(t, "install", -1); code != 0 {
+		t.Fatalf("install: exit %d\n%s", code, out)
+	}
+	g.writeSettings(t, 0, map[string]any{
+		"secretsManagementSettings": map[string]any{"pollingIntervalInS": "3600", "requireInitialSync": true,
+			"observedCertificates": []any{map[string]any{"url": "https://hfwdvault.vault.azure.net/secrets/web", "certificateStoreLocation": store}}},
+		"authenticationSettings": map[string]any{"msiEndpoint": e.ready.IMDSEndpoint},
+		"loggingSettings":        map[string]any{"logger": "fluentd", "endpoint": "tcp://" + r.Addr(), "format": "forward", "servicename": "kvvm_linux"},
+	})
+	if out, code := g.run(t, "enable", 0); code != 0 {
+		t.Fatalf("enable 0: exit %d\n%s", code, out)
+	}
+	stop := g.startService(t, e)
+	g.waitStatus(t, 0, handler.StatusSuccess)
+	evs, err := r.Wait(10*time.Second, func(evs []fwdtest.Event) bool { return find(evs, "installed new version") != nil })
+	if err != nil {
+		t.Fatal(err)
+	}
+	if i := find(evs, "installed new version"); i.Tag != "kvvm_linux" || i.Record["version"] != web.Version || i.Record["certificate"] != "hfwdvault/web" {
+		t.Errorf("install record: tag %q, %v", i.Tag, i.Record)
+	}
+	if find(evs, "service started") == nil {
+		t.Errorf("the service's own records are not forwarded: %+v", evs)
+	}
+	stop()
+	log, err := os.ReadFile(filepath.Join(g.env.LogFolder, "akvvm_service.log"))
+	if err != nil || !strings.Contains(string(log), `"msg":"forwarding logs"`) {
+		t.Errorf("the service log does not say it forwards: %v\n%s", err, log)
 	}
 }
