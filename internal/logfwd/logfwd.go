@@ -54,6 +54,8 @@ type Options struct {
 	// Warn receives the forwarder's own warnings (drops); it must not
 	// forward. Nil discards them.
 	Warn *slog.Logger
+	// writeTimeout replaces the bound of one write (tests).
+	writeTimeout time.Duration
 }
 
 // Forwarder sends records to one forward-protocol endpoint.
@@ -78,6 +80,9 @@ func New(o Options) (*Forwarder, error) {
 	}
 	if cfg.BufferLimit <= 0 {
 		cfg.BufferLimit = DefaultBuffer
+	}
+	if o.writeTimeout > 0 {
+		cfg.WriteTimeout = o.writeTimeout
 	}
 	switch o.Network {
 	case "tcp":
