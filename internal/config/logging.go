@@ -74,7 +74,11 @@ func checkLogging(l *Logging, path string, r *report) {
 	case l.Logger == "" && l.Endpoint == "" && l.Format == "" && l.ServiceName == "":
 		return // an empty object: no forwarding
 	case !l.Forwarding():
-		r.add(field(path, "logger"), fmt.Sprintf("is %q; akvvm forwards logs only to fluentd", l.Logger),
+		what := fmt.Sprintf("is %q", l.Logger)
+		if l.Logger == "" {
+			what = "is missing"
+		}
+		r.add(field(path, "logger"), what+"; akvvm forwards logs only to fluentd",
 			`Use "logger": "fluentd" (with "endpoint": "tcp://localhost:24224"), or remove loggingSettings.`)
 		return
 	}

@@ -55,6 +55,7 @@ func TestLoggingSettingsRejected(t *testing.T) {
 		{`"logger": "fluentd", "endpoint": "unix://fluent.sock"`, `loggingSettings.endpoint: "unix://fluent.sock": the socket path must be absolute`},
 		{`"logger": "fluentd", "servicename": "my service"`, `loggingSettings.servicename: "my service" is not a fluentd tag.`},
 		{`"logger": "fluentd", "endpoint": 24224`, `loggingSettings.endpoint:`},
+		{`"endpoint": "tcp://localhost:24224"`, `loggingSettings.logger: is missing; akvvm forwards logs only to fluentd.`},
 	}
 	for _, tt := range tests {
 		errs := parseErrors(t, lin30, logging(tt.body))

@@ -124,6 +124,9 @@ func (fw *Forwarder) post(t time.Time, record map[string]any) {
 	}
 	fw.drops.posted()
 	if err := fw.f.EncodeAndPostData(fw.tag, t, record); err != nil {
+		if fw.closed.Load() {
+			return // Close came between the check and the post
+		}
 		fw.drops.dropped(fmt.Errorf("the buffer of %d records is full: %w", fw.drops.buffer, err))
 	}
 }
