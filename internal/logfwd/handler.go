@@ -15,11 +15,6 @@ func (fw *Forwarder) Logger(base *slog.Logger) *slog.Logger {
 	return slog.New(slog.NewMultiHandler(bh, &handler{fw: fw, enabled: bh.Enabled}))
 }
 
-// Handler returns the forwarding handler alone, enabled as enabled says.
-func (fw *Forwarder) Handler(enabled func(context.Context, slog.Level) bool) slog.Handler {
-	return &handler{fw: fw, enabled: enabled}
-}
-
 // handler turns records into forward-protocol records: time, level, msg
 // and the attributes as a map, groups as nested maps.
 type handler struct {

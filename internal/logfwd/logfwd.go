@@ -10,7 +10,6 @@
 package logfwd
 
 import (
-	"errors"
 	"fmt"
 	"log/slog"
 	"net"
@@ -149,8 +148,8 @@ func (fw *Forwarder) Close(timeout time.Duration) error {
 		}
 	case <-time.After(timeout):
 		// The library's goroutine keeps trying until the process exits.
-		return fmt.Errorf("log forwarding to %s: %w", fw.drops.endpoint, errors.New(
-			strconv.FormatInt(fw.drops.queued(), 10)+" records were not delivered within "+timeout.String()))
+		return fmt.Errorf("log forwarding to %s: %d records were not delivered within %s",
+			fw.drops.endpoint, fw.drops.queued(), timeout)
 	}
 	return nil
 }
