@@ -32,6 +32,10 @@ type agentFlags struct {
 	// log, when set, replaces the logger of the flags (the Windows service
 	// logs to a file).
 	log *slog.Logger
+	// logging and stopLogs are the loggingSettings start forwards with and
+	// the function that stops forwarding (see logfwd.go).
+	logging  *config.Logging
+	stopLogs func()
 }
 
 func (f *agentFlags) register(fs *pflag.FlagSet) {
@@ -108,6 +112,8 @@ func (f *agentFlags) start() (*agent.Agent, *slog.Logger, error) {
 	for _, w := range s.Warnings {
 		log.Warn("settings", "problem", w.String())
 	}
+	f.logging = s.Logging
+	log, f.stopLogs = forwardLogs(log, s)
 	a, err := f.build(s, log, terminalProgress(os.Stderr))
 	if err != nil {
 		return nil, nil, err

@@ -77,6 +77,8 @@ disabled (or before the first good enable) it exits at once with code 0.`,
 			if err != nil {
 				return fail(fmt.Errorf("settings of sequence number %d:\n%w", cfg.Seq, err))
 			}
+			log, stopLogs := forwardLogs(log, s)
+			defer stopLogs()
 			topts, err := net.options()
 			if err != nil {
 				return err

@@ -45,6 +45,7 @@ func runAgent(ctx context.Context, f *agentFlags) error {
 	if err != nil {
 		return err
 	}
+	defer f.closeLogs()
 	ctx, stop := signal.NotifyContext(ctx, stopSignals...)
 	defer stop()
 	reload := make(chan os.Signal, 1)
@@ -68,6 +69,7 @@ func runAgent(ctx context.Context, f *agentFlags) error {
 					log.Error("settings reload failed; keeping the current settings", "error", err)
 					continue
 				}
+				f.noteLogging(s, log)
 				a.Reload(spec)
 			}
 		}

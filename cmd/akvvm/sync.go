@@ -37,6 +37,7 @@ Exit codes, for scripts and provisioning:
 			if err != nil {
 				return err
 			}
+			defer f.closeLogs()
 			st := a.SyncOnce(cmd.Context())
 			out := cmd.OutOrStdout()
 			if err := printStatusTable(out, st, time.Now()); err != nil {

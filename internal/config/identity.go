@@ -120,5 +120,6 @@ func parseLogging(o *object, path string, s Schema, r *report) *Logging {
 			*f.dst, _ = r.asString(v, field(path, f.key))
 		}
 	}
+	checkLogging(l, path, r)
 	return l
 }
