@@ -22,7 +22,10 @@ func newStatusCommand() *cobra.Command {
 		Short: "Show what is installed, when it was checked, and the last error of each certificate",
 		Long: `Show the state written by a running agent (akvvm run) or the last akvvm sync:
 per certificate the installed version, thumbprint, expiry, last and next check, and
-the real cause of the last failure (HTTP status, Key Vault error code, identity).
+the real cause of the last failure (HTTP status, Key Vault error code, identity),
+and a WARNING line for each certificate whose installed version expires soon while the
+vault offers nothing newer (expiryWarningInS, default 30 days or a third of its
+lifetime), has expired, or is not valid yet.
 The agent writes the file when it starts and while a pass runs: a check in flight is
 shown as "checking for … (attempt n of 25)", and rows marked * are what the previous
 run knew, until this process has checked them.`,

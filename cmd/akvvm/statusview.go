@@ -12,7 +12,7 @@ import (
 
 // printStatusTable writes the status as a table a person reads.
 func printStatusTable(w io.Writer, s agent.Status, now time.Time) error {
-	if _, err := fmt.Fprintf(w, "State: %s — %s\n", s.Phase, s.Message); err != nil {
+	if _, err := fmt.Fprintf(w, "State: %s%s — %s\n", s.Phase, warningCount(s), s.Message); err != nil {
 		return err
 	}
 	if s.Identity != "" {
@@ -20,6 +20,11 @@ func printStatusTable(w io.Writer, s agent.Status, now time.Time) error {
 	}
 	for _, warning := range s.Warnings {
 		fmt.Fprintf(w, "Settings warning: %s\n", warning)
+	}
+	for _, c := range s.Certificates {
+		if c.ValidityWarning != "" {
+			fmt.Fprintf(w, "WARNING %s: %s\n", c.Key, c.ValidityWarning)
+		}
 	}
 	if !s.Started.IsZero() {
 		fmt.Fprintf(w, "Agent started: %s (%s); status written %s\n", s.Started.UTC().Format(time.RFC3339), ago(s.Started, now), ago(s.Updated, now))
@@ -41,6 +46,24 @@ func printStatusTable(w io.Writer, s agent.Status, now time.Time) error {
 			lastCheck(c, now), next(c, now), dash(lastError(c)))
 	}
 	return tw.Flush()
+}
+
+// warningCount says how many certificates have a validity warning:
+// " (1 certificate with a warning)"; "" for none.
+func warningCount(s agent.Status) string {
+	n := 0
+	for _, c := range s.Certificates {
+		if c.ValidityWarning != "" {
+			n++
+		}
+	}
+	switch n {
+	case 0:
+		return ""
+	case 1:
+		return " (1 certificate with a warning)"
+	}
+	return fmt.Sprintf(" (%d certificates with a warning)", n)
 }
 
 // lastCheck is when the certificate was last checked, and the check in

@@ -36,3 +36,26 @@ func TestStatusTableMarksChecksInFlightAndLastKnownRows(t *testing.T) {
 		t.Errorf("a row this process checked is marked last known:\n%s", out)
 	}
 }
+
+func TestStatusTableShowsValidityWarnings(t *testing.T) {
+	now := time.Date(2026, 12, 1, 10, 0, 0, 0, time.UTC)
+	text := "version 0123 expires on 2026-12-11T10:00:00Z (in 10 days) and the vault offers no newer usable version: renew or rotate the certificate in Key Vault"
+	s := agent.Status{Phase: agent.Success, Message: "2 of 2 certificates installed; warning: v/web: " + text, Updated: now,
+		Certificates: []agent.CertStatus{
+			{Key: "v/api", InstalledVersion: "4567", NotAfter: now.Add(200 * 24 * time.Hour)},
+			{Key: "v/web", InstalledVersion: "0123", NotAfter: now.Add(10 * 24 * time.Hour), ValidityWarning: text},
+		}}
+	var b strings.Builder
+	if err := printStatusTable(&b, s, now); err != nil {
+		t.Fatal(err)
+	}
+	out := b.String()
+	for _, want := range []string{"State: success (1 certificate with a warning) — 2 of 2", "WARNING v/web: " + text} {
+		if !strings.Contains(out, want) {
+			t.Errorf("status table lacks %q:\n%s", want, out)
+		}
+	}
+	if strings.Contains(out, "WARNING v/api") {
+		t.Errorf("a certificate without a warning is shown as one:\n%s", out)
+	}
+}

@@ -23,9 +23,13 @@ type syncResult struct {
 // judgeSync tells a script what a pass achieved. The agent's phase cannot:
 // without requireInitialSync it is "success" even when nothing is installed,
 // and an installed certificate whose check failed still counts as installed.
+// A validity warning (near or past expiry) keeps exit code 0 and is named.
 func judgeSync(st agent.Status) syncResult {
-	var missing, failed, reload []string
+	var missing, failed, reload, expiring []string
 	for _, c := range st.Certificates {
+		if c.ValidityWarning != "" {
+			expiring = append(expiring, c.Key)
+		}
 		switch {
 		case !c.Installed():
 			missing = append(missing, c.Key)
@@ -47,5 +51,9 @@ func judgeSync(st agent.Status) syncResult {
 		return syncResult{exitStale, fmt.Sprintf("all %d certificates installed, but the reload command failed for %d of them: %s",
 			total, len(reload), agent.KeyList(reload, 10))}
 	}
-	return syncResult{exitAllCurrent, fmt.Sprintf("all %d certificates installed and current", total)}
+	msg := fmt.Sprintf("all %d certificates installed and current", total)
+	if len(expiring) > 0 {
+		msg += fmt.Sprintf(", %d with a validity warning (see akvvm status): %s", len(expiring), agent.KeyList(expiring, 10))
+	}
+	return syncResult{exitAllCurrent, msg}
 }

@@ -422,6 +422,7 @@ func (a *Agent) record(spec Spec, c CertSpec, start time.Time, res result, err e
 		st.InstalledVersion = res.current.Version
 		st.Thumbprint = res.current.Thumbprint
 		st.NotAfter = res.current.NotAfter
+		st.NotBefore = res.current.NotBefore
 		st.Location = res.current.Location
 	}
 	if res.hookErr != nil {
@@ -432,6 +433,7 @@ func (a *Agent) record(spec Spec, c CertSpec, start time.Time, res result, err e
 	if err == nil || res.notice != "" {
 		st.Notice = res.notice // a sync that failed before looking keeps the last notice
 	}
+	a.judgeValidity(spec, c, st, res, now, err != nil)
 	if err == nil {
 		st.LastSuccess, st.Attempts, st.LastError, st.Cause, st.HTTPStatus, st.ErrorCode, st.Fatal = now, 0, "", "", 0, "", false
 		st.NextCheck = now.Add(jitter(spec.Interval, a.rand))
@@ -588,10 +590,13 @@ const (
 // certificates it still names every cause (up to summaryGroups) whole.
 func phase(spec Spec, certs []CertStatus) (Phase, string) {
 	var installed int
-	var fatal, pending, checking, unchecked, notices []CertStatus
+	var fatal, pending, checking, unchecked, notices, expiring []CertStatus
 	for _, c := range certs {
 		if c.Notice != "" {
 			notices = append(notices, c)
+		}
+		if c.ValidityWarning != "" {
+			expiring = append(expiring, c)
 		}
 		switch {
 		case c.Installed():
@@ -610,6 +615,9 @@ func phase(spec Spec, certs []CertStatus) (Phase, string) {
 	summary := fmt.Sprintf("%d of %d certificates installed", installed, total)
 	if len(notices) > 0 {
 		summary += "; " + Summarise(notices, func(c CertStatus) string { return c.Notice }, false)
+	}
+	if len(expiring) > 0 {
+		summary += "; warning: " + Summarise(expiring, func(c CertStatus) string { return c.ValidityWarning }, false)
 	}
 	var waiting []string
 	if len(pending) > 0 {

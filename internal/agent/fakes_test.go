@@ -191,7 +191,7 @@ func (m *memStore) Install(_ context.Context, _ store.Target, c store.Certificat
 	m.installs++
 	m.chain = c.Chain
 	rec := store.Installed{Ref: c.Ref, Version: c.Version, Thumbprint: fmt.Sprintf("%X", c.Leaf.SerialNumber),
-		NotAfter: c.Leaf.NotAfter, Location: "mem:" + c.Version}
+		NotBefore: c.Leaf.NotBefore, NotAfter: c.Leaf.NotAfter, Location: "mem:" + c.Version}
 	rest := slices.DeleteFunc(slices.Clone(m.items[c.Ref]), func(in store.Installed) bool { return in.Version == c.Version })
 	m.items[c.Ref] = append([]store.Installed{rec}, rest...)
 	return rec, nil
@@ -314,13 +314,19 @@ func selfSignedCA(t *testing.T, cn string, serial int64) (*x509.Certificate, *ec
 // server-auth leaf signed by the root, or self-signed when selfSigned.
 func (p *testPKI) leafPEM(t *testing.T, dns string, selfSigned bool) string {
 	t.Helper()
+	return p.leafPEMValid(t, dns, selfSigned, t0.Add(-24*time.Hour), t0.Add(180*24*time.Hour))
+}
+
+// leafPEMValid is leafPEM with the given validity.
+func (p *testPKI) leafPEMValid(t *testing.T, dns string, selfSigned bool, notBefore, notAfter time.Time) string {
+	t.Helper()
 	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	if err != nil {
 		t.Fatal(err)
 	}
 	p.serial++
 	tmpl := &x509.Certificate{SerialNumber: big.NewInt(p.serial), Subject: pkix.Name{CommonName: dns}, DNSNames: []string{dns},
-		NotBefore: t0.Add(-24 * time.Hour), NotAfter: t0.Add(180 * 24 * time.Hour),
+		NotBefore: notBefore, NotAfter: notAfter,
 		KeyUsage: x509.KeyUsageDigitalSignature, ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth}}
 	parent, signer := p.root, any(p.rootKey)
 	if selfSigned {

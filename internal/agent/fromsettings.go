@@ -14,9 +14,10 @@ import (
 //   - Linux installs the newest version and keeps the two newest files.
 func SpecFromSettings(s *config.Settings) Spec {
 	spec := Spec{
-		Interval:    s.PollingInterval,
-		InitialSync: InitialSync{Wait: s.InitialSync.Wait, MaxAttempts: s.InitialSync.MaxAttempts},
-		Versions:    1,
+		Interval:      s.PollingInterval,
+		InitialSync:   InitialSync{Wait: s.InitialSync.Wait, MaxAttempts: s.InitialSync.MaxAttempts},
+		Versions:      1,
+		ExpiryWarning: s.ExpiryWarning,
 	}
 	switch {
 	case s.Schema.Platform == config.Windows && s.Schema.Version == "4.0":

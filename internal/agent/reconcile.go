@@ -35,6 +35,9 @@ type result struct {
 	hookErr  error
 	// notice says what the vault withdrew and what akvvm did about it.
 	notice string
+	// warned names the installed versions whose install logged a WARN
+	// because they were outside their validity.
+	warned map[string]bool
 }
 
 // syncCert converges one certificate to the vault's truth: it lists the
@@ -119,6 +122,7 @@ func (a *Agent) apply(ctx context.Context, c CertSpec, res *result, p plan, read
 		}
 		a.log.Info("installed new version", "certificate", c.Key(), "version", rec.Version,
 			"thumbprint", rec.Thumbprint, "notAfter", rec.NotAfter, "location", rec.Location)
+		a.warnInvalid(c, res, rec.Version, pr.bundle)
 		dropped = joinNotice(dropped, a.warnDropped(c, rec.Version, pr.bundle))
 		a.changed(ctx, res, Event{Cert: c, Previous: res.current, Installed: rec, Bundle: pr.bundle, Rollback: p.rollback && res.current == start})
 		res.installed++

@@ -24,6 +24,10 @@ type Spec struct {
 	Keep int
 	// VerifyChain checks the chain of every server-auth leaf before install (4.0).
 	VerifyChain bool
+	// ExpiryWarning is how long before its expiry the installed current
+	// version is a warning; zero means DefaultExpiryWarning or a third of
+	// its lifetime, whichever is shorter.
+	ExpiryWarning time.Duration
 	// Warnings are what the settings needed repaired or ignored (double
 	// encoding, an ignored field), each with its path and fix; the status
 	// carries them.

@@ -30,9 +30,12 @@ type CertStatus struct {
 	InstalledVersion string    `json:"installedVersion,omitempty"`
 	Thumbprint       string    `json:"thumbprint,omitempty"`
 	NotAfter         time.Time `json:"notAfter,omitzero"`
-	LastCheck        time.Time `json:"lastCheck,omitzero"`
-	LastSuccess      time.Time `json:"lastSuccess,omitzero"`
-	NextCheck        time.Time `json:"nextCheck,omitzero"`
+	// NotBefore is the start of the installed version's validity; zero
+	// when the store did not record it.
+	NotBefore   time.Time `json:"notBefore,omitzero"`
+	LastCheck   time.Time `json:"lastCheck,omitzero"`
+	LastSuccess time.Time `json:"lastSuccess,omitzero"`
+	NextCheck   time.Time `json:"nextCheck,omitzero"`
 	// Attempts counts failed attempts since the last success.
 	Attempts int `json:"attempts,omitempty"`
 	// LastError is the real cause of the last failure, empty after a success.
@@ -49,6 +52,11 @@ type CertStatus struct {
 	// Notice says what the vault withdrew (disabled, expired or gone
 	// versions) and which version is current because of it.
 	Notice string `json:"notice,omitempty"`
+	// ValidityWarning says, after the last check, that the installed current
+	// version expires within the warning time (expiryWarningInS, default
+	// 30 days or a third of its lifetime) while the vault offers no newer
+	// usable version, has expired, or is not valid yet, with the date.
+	ValidityWarning string `json:"validityWarning,omitempty"`
 	// HookError is the last failure of the reload command; the install stands.
 	HookError string `json:"hookError,omitempty"`
 	// Fatal marks a failure that ended the initial sync.

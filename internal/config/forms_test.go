@@ -149,6 +149,11 @@ func TestParseValueShapes(t *testing.T) {
 				t.Error(`removeCertificatesOnUninstall "TRUE" did not turn RemoveOnUninstall on`)
 			}
 		}},
+		{"expiry warning default and setting", lin30, sms(`"expiryWarningInS": "604800", ` + oneCert10), func(t *testing.T, s *Settings) {
+			if s.ExpiryWarning != 7*24*time.Hour {
+				t.Errorf("ExpiryWarning = %v, want 168h", s.ExpiryWarning)
+			}
+		}},
 		{"Linux default store", lin20, sms(oneCert10), func(t *testing.T, s *Settings) {
 			if s.Certificates[0].StoreLocation != DefaultLinuxStore {
 				t.Errorf("store = %q", s.Certificates[0].StoreLocation)

@@ -122,6 +122,10 @@ type Settings struct {
 	// RemoveOnUninstall removes the certificates akvvm installed when the
 	// extension is uninstalled (akvvm extension removeCertificatesOnUninstall).
 	RemoveOnUninstall bool
+	// ExpiryWarning is how long before its expiry an installed certificate
+	// is a warning (akvvm extension expiryWarningInS); zero means the
+	// default: 30 days or a third of its lifetime, whichever is shorter.
+	ExpiryWarning time.Duration
 	// Logging is the Linux loggingSettings object, as given; nil when absent.
 	Logging *Logging
 	// Warnings are problems akvvm worked around, such as double-encoded settings.

@@ -218,6 +218,11 @@ func parseSecretsManagement(o *object, path string, s Schema, out *Settings, r *
 		out.LinkOnRenewal, out.RequireInitialSync = true, true
 	}
 	out.RemoveOnUninstall = optBool(o, path, "removeCertificatesOnUninstall", r)
+	if v := o.vals["expiryWarningInS"]; v != nil {
+		if n, ok := r.asSeconds(v, field(path, "expiryWarningInS")); ok {
+			out.ExpiryWarning = time.Duration(n) * time.Second
+		}
+	}
 	d := certDefaults{reloadTimeout: DefaultReloadTimeout}
 	switch s.Platform {
 	case Windows:

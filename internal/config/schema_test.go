@@ -89,6 +89,7 @@ func TestSchemasAgreeWithParser(t *testing.T) {
 		{"Linux 3.0 string entry", lin30, sms(`"certificateStoreLocation": "/etc/ssl/kv", "observedCertificates": [` + url + `]`), true},
 		{"removal on uninstall", win40, sms(`"removeCertificatesOnUninstall": true, "observedCertificates": [` + cert + `]`), true},
 		{"removal on uninstall as string", lin20, sms(`"removeCertificatesOnUninstall": "False", "observedCertificates": [` + url + `]`), true},
+		{"expiry warning", win40, sms(`"expiryWarningInS": "1209600", "observedCertificates": [` + cert + `]`), true},
 		{"Arc endpoint", win40, `{"secretsManagementSettings": {"observedCertificates": [` + cert + `]}, "authenticationSettings": {"msiEndpoint": "http://localhost:40342/metadata/identity"}}`, true},
 
 		{"certificates URL", win10, sms(`"observedCertificates": ["https://myvault.vault.azure.net/certificates/c"]`), false},
@@ -115,6 +116,8 @@ func TestSchemasAgreeWithParser(t *testing.T) {
 		{"interval with unit", win10, sms(`"pollingIntervalInS": "1h", "observedCertificates": [` + url + `]`), false},
 		{"removal on uninstall as word", win30, sms(`"removeCertificatesOnUninstall": "yes", "observedCertificates": [` + cert + `]`), false},
 		{"removal on uninstall in a certificate", lin30, sms(`"observedCertificates": [{"url": ` + url + `, "removeCertificatesOnUninstall": true}]`), false},
+		{"expiry warning of zero", lin30, sms(`"expiryWarningInS": 0, "observedCertificates": [` + url + `]`), false},
+		{"expiry warning in a certificate", lin30, sms(`"observedCertificates": [{"url": ` + url + `, "expiryWarningInS": "86400"}]`), false},
 		{"boolean as word", win30, sms(`"requireInitialSync": "yes", "observedCertificates": [` + cert + `]`), false},
 		{"link name with backslash", lin30, sms(`"observedCertificates": [{"url": ` + url + `, "customSymbolicLinkName": "a\\b"}]`), false},
 		{"link name with reserved prefix", lin30, sms(`"observedCertificates": [{"url": ` + url + `, "customSymbolicLinkName": ".akvvm-x"}]`), false},

@@ -168,6 +168,14 @@ func certSubStatus(c agent.CertStatus) SubStatus {
 	if !c.CheckingSince.IsZero() {
 		parts = append(parts, checking(c))
 	}
+	if c.ValidityWarning != "" {
+		if sub.Status == StatusSuccess {
+			sub.Status = StatusWarning
+			sub.state = "installed, but near or outside its validity"
+		}
+		parts = append(parts, "warning: "+c.ValidityWarning)
+		causes = append(causes, c.ValidityWarning)
+	}
 	if c.HookError != "" {
 		if sub.Status == StatusSuccess {
 			sub.Status = StatusWarning

@@ -101,3 +101,27 @@ func TestWriteAndReadStatus(t *testing.T) {
 		t.Errorf("ReadStatus = %+v, %v", got, err)
 	}
 }
+
+// A certificate near its expiry is a warning substatus naming the date;
+// the overall status stays success, a terminal state for the guest agent,
+// and its message carries the agent's warning.
+func TestFromAgentValidityWarning(t *testing.T) {
+	expiry := now.Add(10 * 24 * time.Hour)
+	text := "version 0123 expires on " + expiry.Format(time.RFC3339) + " (in 10 days) and the vault offers no newer usable version: renew or rotate the certificate in Key Vault"
+	st := agent.Status{Phase: agent.Success, Message: "1 of 1 certificates installed; warning: v/web: " + text, Updated: now,
+		Certificates: []agent.CertStatus{{Key: "v/web", URL: "https://v.vault.azure.net/secrets/web", InstalledVersion: "0123",
+			Thumbprint: "AB12", NotAfter: expiry, Location: "/store/v.web", ValidityWarning: text}}}
+	b := FromAgent("x", st).Status
+	if b.Status != StatusSuccess || b.Code != 0 || !strings.Contains(b.FormattedMessage.Message, "warning: v/web: version 0123 expires on 2026-05-11T10:00:00Z") {
+		t.Errorf("overall %s %d %q", b.Status, b.Code, b.FormattedMessage.Message)
+	}
+	s := b.SubStatus[0]
+	if s.Status != StatusWarning || s.Code != 0 || !strings.Contains(s.FormattedMessage.Message, "; warning: "+text) ||
+		!strings.Contains(s.FormattedMessage.Message, "installed version 0123") {
+		t.Errorf("substatus %+v", s)
+	}
+	st.Certificates[0].ValidityWarning = ""
+	if s := FromAgent("x", st).Status.SubStatus[0]; s.Status != StatusSuccess {
+		t.Errorf("without the warning: %s", s.Status)
+	}
+}

@@ -109,7 +109,10 @@ type Installed struct {
 	Version string
 	// Thumbprint is the upper-case hex SHA-1 of the leaf.
 	Thumbprint string
-	NotAfter   time.Time
+	// NotBefore and NotAfter are the leaf's validity; NotBefore is zero
+	// for a Linux version recorded by an akvvm that did not record it.
+	NotBefore time.Time
+	NotAfter  time.Time
 	// InstalledAt is when akvvm installed this version.
 	InstalledAt time.Time
 	// Location is where it lives: a file path, or store\thumbprint on Windows.

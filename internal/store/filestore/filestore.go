@@ -151,6 +151,7 @@ func installed(dir string, ref store.Ref, v versionState) store.Installed {
 		Ref:         ref,
 		Version:     v.Version,
 		Thumbprint:  v.Thumbprint,
+		NotBefore:   v.NotBefore,
 		NotAfter:    v.NotAfter,
 		InstalledAt: v.InstalledAt,
 		Location:    filepath.Join(dir, v.File),

@@ -121,6 +121,7 @@ func (s *Store) Install(ctx context.Context, t store.Target, c store.Certificate
 	}
 	v := &next.Versions[idx]
 	v.Thumbprint = thumbprint(c.Leaf)
+	v.NotBefore = c.Leaf.NotBefore.UTC()
 	v.NotAfter = c.Leaf.NotAfter.UTC()
 	v.ACLs = have
 	if write {

@@ -1,6 +1,7 @@
 package filestore
 
 import (
+	"context"
 	"crypto"
 	"crypto/sha1"
 	"crypto/x509"
@@ -64,8 +65,12 @@ func TestInstallLayout(t *testing.T) {
 			if want := strings.ToUpper(hex.EncodeToString(sum[:])); in.Thumbprint != want {
 				t.Errorf("Thumbprint = %s, want %s", in.Thumbprint, want)
 			}
-			if !in.NotAfter.Equal(c.Leaf.NotAfter) || in.Version != c.Version || in.Ref != testRef {
+			if !in.NotAfter.Equal(c.Leaf.NotAfter) || !in.NotBefore.Equal(c.Leaf.NotBefore) || in.Version != c.Version || in.Ref != testRef {
 				t.Errorf("Installed = %+v, does not describe the certificate", in)
+			}
+			listed, err := s.List(context.Background(), store.Target{Location: dir, LinkName: tt.linkName}, testRef)
+			if err != nil || len(listed) != 1 || !listed[0].NotBefore.Equal(c.Leaf.NotBefore) {
+				t.Errorf("List = %+v, %v; want the recorded notBefore %s", listed, err, c.Leaf.NotBefore)
 			}
 			fi, err = os.Lstat(filepath.Join(dir, recordsDirName))
 			if err != nil || !fi.IsDir() || fi.Mode().Perm() != 0o700 {

@@ -38,6 +38,7 @@ type versionState struct {
 	Version     string    `json:"version"`
 	File        string    `json:"file"`
 	Thumbprint  string    `json:"thumbprint"`
+	NotBefore   time.Time `json:"notBefore,omitzero"`
 	NotAfter    time.Time `json:"notAfter"`
 	InstalledAt time.Time `json:"installedAt"`
 	// ACLs lists the grants applied to the file, as "u:NAME" or "g:NAME".

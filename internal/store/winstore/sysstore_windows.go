@@ -135,6 +135,7 @@ func (e entry) installed(t store.Target) store.Installed {
 		Ref:         store.Ref{Vault: e.rec.Vault, Name: e.rec.Name},
 		Version:     e.rec.Version,
 		Thumbprint:  e.thumb,
+		NotBefore:   e.cert.NotBefore,
 		NotAfter:    e.cert.NotAfter,
 		InstalledAt: e.rec.InstalledAt,
 		Location:    t.Location + `\` + t.StoreName + `\` + e.thumb,
