@@ -38,6 +38,9 @@ type response struct {
 	Error  string        `json:"error,omitempty"`
 }
 
+// ErrUnsupported says that this platform has no control channel yet.
+var ErrUnsupported = errors.New("akvvm sync --now is not supported on Windows yet: restart the service (akvvm service stop, then akvvm service start) to check every certificate now")
+
 // SocketPath returns the control socket of stateDir.
 func SocketPath(stateDir string) string { return filepath.Join(stateDir, SocketName) }
 
