@@ -21,10 +21,32 @@ type nowRequest struct {
 // requested pass is waiting or running joins it. It returns ctx's error
 // when ctx ends first, and ErrStopped when Run returns first.
 func (a *Agent) SyncNow(ctx context.Context) (Status, error) {
+	r, err := a.queueNow()
+	if err != nil {
+		return Status{}, err
+	}
+	select {
+	case <-r.done:
+		return r.status, r.err
+	case <-ctx.Done():
+		return Status{}, ctx.Err()
+	}
+}
+
+// RequestSync asks the running agent to check every certificate at once,
+// as SyncNow does, without waiting for the pass.
+func (a *Agent) RequestSync() error {
+	_, err := a.queueNow()
+	return err
+}
+
+// queueNow returns the requested pass to wait for, joining the one
+// waiting or running, else asking Run for a new one.
+func (a *Agent) queueNow() (*nowRequest, error) {
 	a.mu.Lock()
+	defer a.mu.Unlock()
 	if a.nowEnded {
-		a.mu.Unlock()
-		return Status{}, ErrStopped
+		return nil, ErrStopped
 	}
 	r := a.nowPending
 	if r == nil {
@@ -38,13 +60,7 @@ func (a *Agent) SyncNow(ctx context.Context) (Status, error) {
 		default:
 		}
 	}
-	a.mu.Unlock()
-	select {
-	case <-r.done:
-		return r.status, r.err
-	case <-ctx.Done():
-		return Status{}, ctx.Err()
-	}
+	return r, nil
 }
 
 // passNow runs the pass a SyncNow asked for, over every certificate, and

@@ -30,11 +30,15 @@ const maxLine = 4096
 // request is what the client sends.
 type request struct {
 	Op string `json:"op"`
+	// NoWait asks for the pass without waiting for it: the answer comes
+	// once the pass is queued.
+	NoWait bool `json:"noWait,omitempty"`
 }
 
 // response is what the service answers.
 type response struct {
 	Status *agent.Status `json:"status,omitempty"`
+	Queued bool          `json:"queued,omitempty"`
 	Error  string        `json:"error,omitempty"`
 }
 
@@ -56,13 +60,19 @@ func (e *NoServiceError) Error() string {
 
 func (e *NoServiceError) Unwrap() error { return e.Err }
 
-// SyncFunc runs an immediate pass and returns the status at its end.
-type SyncFunc func(ctx context.Context) (agent.Status, error)
+// Service is what the control socket reaches: an agent, or the
+// handler's service around it.
+type Service interface {
+	// SyncNow runs an immediate pass and returns the status at its end.
+	SyncNow(ctx context.Context) (agent.Status, error)
+	// RequestSync queues an immediate pass without waiting for it.
+	RequestSync() error
+}
 
 // Serve answers requests on l until ctx ends, then closes l. Each
 // connection is served on its own; a peer that is not allowed (another
 // user than the service's, or root) is refused.
-func Serve(ctx context.Context, l net.Listener, sync SyncFunc, log *slog.Logger) {
+func Serve(ctx context.Context, l net.Listener, svc Service, log *slog.Logger) {
 	go func() {
 		<-ctx.Done()
 		l.Close()
@@ -75,11 +85,11 @@ func Serve(ctx context.Context, l net.Listener, sync SyncFunc, log *slog.Logger)
 			}
 			return
 		}
-		go serveConn(ctx, c, sync, log)
+		go serveConn(ctx, c, svc, log)
 	}
 }
 
-func serveConn(ctx context.Context, c net.Conn, sync SyncFunc, log *slog.Logger) {
+func serveConn(ctx context.Context, c net.Conn, svc Service, log *slog.Logger) {
 	defer c.Close()
 	if err := allowed(c); err != nil {
 		log.Warn("refused a control connection", "error", err)
@@ -98,6 +108,13 @@ func serveConn(ctx context.Context, c net.Conn, sync SyncFunc, log *slog.Logger)
 		resp.Error = fmt.Sprintf("the request is not valid JSON: %v", err)
 	} else if req.Op != opSyncNow {
 		resp.Error = fmt.Sprintf("unknown request %q", req.Op)
+	} else if req.NoWait {
+		log.Info("an immediate pass was asked for")
+		if err := svc.RequestSync(); err != nil {
+			resp.Error = err.Error()
+		} else {
+			resp.Queued = true
+		}
 	} else {
 		// The pass ends when the client goes away or the service stops.
 		ctx, cancel := context.WithCancel(ctx)
@@ -107,7 +124,7 @@ func serveConn(ctx context.Context, c net.Conn, sync SyncFunc, log *slog.Logger)
 			cancel()
 		}()
 		log.Info("akvvm sync --now asked for an immediate pass")
-		st, err := sync(ctx)
+		st, err := svc.SyncNow(ctx)
 		if err != nil {
 			resp.Error = err.Error()
 		} else {
@@ -122,28 +139,47 @@ func serveConn(ctx context.Context, c net.Conn, sync SyncFunc, log *slog.Logger)
 // SyncNow asks the service using stateDir to check every certificate now
 // and returns the status at the end of that pass.
 func SyncNow(ctx context.Context, stateDir string) (agent.Status, error) {
-	c, err := dial(ctx, stateDir)
+	resp, err := ask(ctx, stateDir, request{Op: opSyncNow})
 	if err != nil {
 		return agent.Status{}, err
-	}
-	defer c.Close()
-	stop := context.AfterFunc(ctx, func() { c.Close() })
-	defer stop()
-	if err := json.NewEncoder(c).Encode(request{Op: opSyncNow}); err != nil {
-		return agent.Status{}, fmt.Errorf("send the request to %s: %w", SocketPath(stateDir), err)
-	}
-	var resp response
-	if err := json.NewDecoder(c).Decode(&resp); err != nil {
-		if ctx.Err() != nil {
-			return agent.Status{}, ctx.Err()
-		}
-		return agent.Status{}, fmt.Errorf("read the answer of the service at %s (did it stop?): %w", SocketPath(stateDir), err)
-	}
-	if resp.Error != "" {
-		return agent.Status{}, fmt.Errorf("the service at %s: %s", SocketPath(stateDir), resp.Error)
 	}
 	if resp.Status == nil {
 		return agent.Status{}, errors.New("the service answered without a status")
 	}
 	return *resp.Status, nil
+}
+
+// RequestSync asks the service using stateDir to check every certificate
+// now and returns once the pass is queued.
+func RequestSync(ctx context.Context, stateDir string) error {
+	resp, err := ask(ctx, stateDir, request{Op: opSyncNow, NoWait: true})
+	if err == nil && !resp.Queued {
+		err = errors.New("the service did not queue the pass")
+	}
+	return err
+}
+
+// ask sends req to the service using stateDir and returns its answer.
+func ask(ctx context.Context, stateDir string, req request) (response, error) {
+	c, err := dial(ctx, stateDir)
+	if err != nil {
+		return response{}, err
+	}
+	defer c.Close()
+	stop := context.AfterFunc(ctx, func() { c.Close() })
+	defer stop()
+	if err := json.NewEncoder(c).Encode(req); err != nil {
+		return response{}, fmt.Errorf("send the request to %s: %w", SocketPath(stateDir), err)
+	}
+	var resp response
+	if err := json.NewDecoder(c).Decode(&resp); err != nil {
+		if ctx.Err() != nil {
+			return response{}, ctx.Err()
+		}
+		return response{}, fmt.Errorf("read the answer of the service at %s (did it stop?): %w", SocketPath(stateDir), err)
+	}
+	if resp.Error != "" {
+		return response{}, fmt.Errorf("the service at %s: %s", SocketPath(stateDir), resp.Error)
+	}
+	return resp, nil
 }

@@ -27,14 +27,15 @@ func TestSyncNowReachesTheService(t *testing.T) {
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	var calls atomic.Int32
-	go Serve(ctx, l, func(context.Context) (agent.Status, error) {
-		calls.Add(1)
-		return agent.Status{Phase: agent.Success, Message: "checked"}, nil
-	}, slog.New(slog.DiscardHandler))
+	svc := &fakeService{}
+	calls := &svc.calls
+	go Serve(ctx, l, svc, slog.New(slog.DiscardHandler))
 	st, err := SyncNow(context.Background(), dir)
 	if err != nil || st.Message != "checked" || calls.Load() != 1 {
 		t.Fatalf("SyncNow = %+v, %v after %d calls", st, err, calls.Load())
+	}
+	if err := RequestSync(context.Background(), dir); err != nil || svc.queued.Load() != 1 {
+		t.Fatalf("RequestSync = %v after %d requests", err, svc.queued.Load())
 	}
 	if _, err := Listen(dir); err == nil || !strings.Contains(err.Error(), "another akvvm service") {
 		t.Errorf("a second Listen on a live socket = %v", err)
@@ -75,4 +76,16 @@ func TestListenRemovesAStaleSocketAndRefusesALink(t *testing.T) {
 	if !errors.As(err, &none) || !strings.Contains(err.Error(), "no running akvvm service uses state directory "+empty) {
 		t.Errorf("SyncNow without a service = %v", err)
 	}
+}
+
+type fakeService struct{ calls, queued atomic.Int32 }
+
+func (f *fakeService) SyncNow(context.Context) (agent.Status, error) {
+	f.calls.Add(1)
+	return agent.Status{Phase: agent.Success, Message: "checked"}, nil
+}
+
+func (f *fakeService) RequestSync() error {
+	f.queued.Add(1)
+	return nil
 }
