@@ -10,6 +10,7 @@ import (
 	"runtime"
 	"time"
 
+	"github.com/akvvm/akvvm/internal/control"
 	"github.com/akvvm/akvvm/internal/handler"
 	"github.com/spf13/cobra"
 )
@@ -112,7 +113,7 @@ func newHandler(stderr io.Writer) (*handler.Handler, io.Closer, error) {
 	log = log.With("extension", env.Name, "version", version)
 	return &handler.Handler{
 		Env: env, Schema: schema, Binary: exe, Service: svc,
-		Getenv: os.Getenv, Now: time.Now, Log: log, NewStore: newStore,
+		Getenv: os.Getenv, Now: time.Now, Log: log, NewStore: newStore, AskSync: control.RequestSync,
 	}, closer, nil
 }
 

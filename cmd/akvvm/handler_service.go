@@ -100,6 +100,8 @@ disabled (or before the first good enable) it exits at once with code 0.`,
 			}
 			ctx, stop := signal.NotifyContext(c.Context(), stopSignals...)
 			defer stop()
+			forced := &handler.Forced{Agent: a, Reporter: rep, StateDir: env.StateDir(), Settings: cfg.Settings, Log: log}
+			defer serveControl(ctx, env.StateDir(), forced, log).Close()
 			log.Info("service started", "seq", cfg.Seq, "schema", s.Schema.String(), "certificates", len(s.Certificates))
 			return rep.Run(ctx, a)
 		},

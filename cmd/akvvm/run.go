@@ -22,7 +22,8 @@ func newRunCommand() *cobra.Command {
 		Long: `Run the agent: poll Key Vault at the settings' interval, install every new version,
 keep the status file current for akvvm status, and run until stopped.
 SIGHUP re-reads the settings (a bad file is reported and the old settings stay);
-SIGTERM or Ctrl-C stops cleanly.`,
+SIGTERM or Ctrl-C stops cleanly. akvvm sync --now --state-dir DIR asks it to check
+every certificate at once, through the socket DIR/akvvm.sock (Linux).`,
 		Example: `  akvvm run --settings /etc/akvvm/settings.json
   akvvm run --settings settings.json --log-json --log-level debug`,
 		Args: cobra.NoArgs,
@@ -48,6 +49,7 @@ func runAgent(ctx context.Context, f *agentFlags) error {
 	defer f.closeLogs()
 	ctx, stop := signal.NotifyContext(ctx, stopSignals...)
 	defer stop()
+	defer serveControl(ctx, f.stateDir, a, log).Close()
 	reload := make(chan os.Signal, 1)
 	if len(reloadSignals) > 0 {
 		signal.Notify(reload, reloadSignals...)

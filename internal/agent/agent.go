@@ -29,7 +29,13 @@ type Agent struct {
 	rand    *rand.Rand
 	reload  chan Spec
 	started sync.Once
-	ties    map[string]tie // by certificate key
+	// nowKick wakes Run for the pass SyncNow asked for (nowPending);
+	// nowRunning is that pass while it runs, for later callers to join.
+	nowKick    chan struct{}
+	nowPending *nowRequest
+	nowRunning *nowRequest
+	nowEnded   bool           // Run returned
+	ties       map[string]tie // by certificate key
 
 	// begun is when the agent was made, on its clock.
 	begun time.Time
@@ -63,7 +69,7 @@ func New(spec Spec, deps Deps) (*Agent, error) {
 	if deps.StatusEvery <= 0 {
 		deps.StatusEvery = 2 * time.Second
 	}
-	a := &Agent{deps: deps, clock: deps.Clock, log: deps.Logger, reload: make(chan Spec, 1),
+	a := &Agent{deps: deps, clock: deps.Clock, log: deps.Logger, reload: make(chan Spec, 1), nowKick: make(chan struct{}, 1),
 		rand: rand.New(rand.NewPCG(uint64(time.Now().UnixNano()), 0x616b76766d))}
 	a.begun = a.clock.Now()
 	a.readPreviousStatus() // shown until this process has checked
@@ -111,6 +117,7 @@ func (a *Agent) SyncOnce(ctx context.Context) Status {
 // Run polls until ctx is cancelled.
 func (a *Agent) Run(ctx context.Context) error {
 	a.log.Info("agent started", "certificates", len(a.spec.Certificates), "interval", a.spec.Interval)
+	defer a.failNow()
 	for {
 		a.pass(ctx, a.due())
 		if ctx.Err() != nil {
@@ -125,6 +132,8 @@ func (a *Agent) Run(ctx context.Context) error {
 		case spec := <-a.reload:
 			a.log.Info("settings reloaded", "certificates", len(spec.Certificates))
 			a.setSpec(spec)
+		case <-a.nowKick:
+			a.passNow(ctx)
 		case <-a.clock.After(wait):
 		}
 	}

@@ -1,7 +1,9 @@
 package handler
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -33,6 +35,10 @@ type Handler struct {
 	// NewStore opens the platform's certificate store; uninstall uses it
 	// when the settings ask to remove the installed certificates.
 	NewStore func(*slog.Logger) (store.Store, error)
+	// AskSync asks the running service of a state directory to check every
+	// certificate now without waiting for the pass (control.RequestSync);
+	// nil means a re-enable always restarts the service.
+	AskSync func(ctx context.Context, stateDir string) error
 }
 
 // Install registers the service without starting it, neither now nor at
@@ -65,7 +71,10 @@ type EnableResult struct {
 // Enable hands the settings of the requested sequence number to the
 // service and (re)starts it. It returns at once, leaving a transitioning
 // status that the service replaces. A sequence number that was already
-// processed is skipped unless the service was stopped.
+// processed is skipped unless the service was stopped. A new sequence
+// number with the settings the running service has (Azure's
+// forceUpdateTag) asks it to check every certificate now, through AskSync,
+// and restarts it only when that fails.
 func (h *Handler) Enable(ctx context.Context) (EnableResult, error) {
 	seq, err := RequestedSeq(h.Env.ConfigFolder, h.Getenv(SeqEnv))
 	if err != nil {
@@ -88,6 +97,8 @@ func (h *Handler) Enable(ctx context.Context) (EnableResult, error) {
 		// The same settings would fail again: record them as processed.
 		return res, errors.Join(err, WriteMRSeq(h.Env.Dir, seq))
 	}
+	// Azure's forceUpdateTag: a new sequence number with the same settings.
+	same := sameSettings(state, cfg) && !isStopped(state)
 	// Recorded before the service can install anything, so that uninstall
 	// finds every certificate whatever later settings say.
 	if err := RecordHanded(state, handed(settings)); err != nil {
@@ -112,6 +123,14 @@ func (h *Handler) Enable(ctx context.Context) (EnableResult, error) {
 	if err := setStopped(state, false); err != nil {
 		return res, err
 	}
+	if same && h.AskSync != nil {
+		err := h.AskSync(ctx, state)
+		if err == nil {
+			h.Log.Info("enabled with the same settings (forceUpdateTag): the running service checks every certificate now", "seq", seq)
+			return res, nil
+		}
+		h.Log.Warn("could not ask the running service to check now; restarting it instead", "error", err)
+	}
 	if err := h.Service.Restart(ctx); err != nil {
 		err = fmt.Errorf("start the %s service: %w", ServiceName, err)
 		// The next enable with the same sequence number tries again.
@@ -121,6 +140,23 @@ func (h *Handler) Enable(ctx context.Context) (EnableResult, error) {
 	}
 	h.Log.Info("enabled", "seq", seq, "schema", cfg.Schema().String())
 	return res, nil
+}
+
+// sameSettings reports whether the service runs with the settings of cfg
+// already (state/service.json holds them, with the same schema).
+func sameSettings(state string, cfg ServiceConfig) bool {
+	prev, err := ReadServiceConfig(state)
+	return err == nil && prev.Schema() == cfg.Schema() && SameSettings(prev.Settings, cfg.Settings)
+}
+
+// SameSettings reports whether two settings documents are the same JSON
+// apart from white space (service.json holds them indented).
+func SameSettings(a, b []byte) bool {
+	var ca, cb bytes.Buffer
+	if json.Compact(&ca, a) != nil || json.Compact(&cb, b) != nil {
+		return false
+	}
+	return bytes.Equal(ca.Bytes(), cb.Bytes())
 }
 
 // settingsFor reads and checks the settings of seq, and returns them with

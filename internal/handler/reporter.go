@@ -105,6 +105,21 @@ func (r *Reporter) Run(ctx context.Context, a Agent) error {
 	}
 }
 
+// Seq returns the sequence number the status is written for.
+func (r *Reporter) Seq() int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.seq
+}
+
+// SetSeq writes the status for seq from now on: a re-enable with a new
+// sequence number and the same settings (Azure's forceUpdateTag).
+func (r *Reporter) SetSeq(seq int) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.seq = seq
+}
+
 func (r *Reporter) lastWrite() time.Time {
 	r.mu.Lock()
 	defer r.mu.Unlock()

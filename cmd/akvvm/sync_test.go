@@ -1,0 +1,30 @@
+package main
+
+import (
+	"runtime"
+	"strings"
+	"testing"
+)
+
+func TestSyncFlags(t *testing.T) {
+	dir := t.TempDir()
+	noService := "no running akvvm service uses state directory " + dir + " (is it started? give --state-dir)"
+	if runtime.GOOS == "windows" {
+		noService = "not supported on Windows yet"
+	}
+	tests := []struct {
+		args []string
+		want string
+	}{
+		{[]string{"sync"}, "add --once to run it here or --now to ask the running service"},
+		{[]string{"sync", "--once", "--now"}, "--once and --now exclude each other"},
+		{[]string{"sync", "--now", "--settings", "s.json"}, "--now takes no --settings"},
+		{[]string{"sync", "--now", "--state-dir", dir}, noService},
+	}
+	for _, tt := range tests {
+		code, _, stderr := runAkvvm(t, "", tt.args...)
+		if code != 1 || !strings.Contains(stderr, tt.want) {
+			t.Errorf("akvvm %s: exit %d, stderr %q; want exit 1 and %q", strings.Join(tt.args, " "), code, stderr, tt.want)
+		}
+	}
+}
