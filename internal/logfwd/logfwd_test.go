@@ -190,12 +190,21 @@ func TestNeverReadingEndpointNeverBlocksTheCaller(t *testing.T) {
 	}
 	log := fw.Logger(slog.New(slog.NewTextHandler(io.Discard, nil)))
 	big := strings.Repeat("x", 8<<10)
-	// Fill the socket buffers and the queue: the sender is stuck in a write.
-	for i := 0; i < 4000 && fw.Dropped() == 0; i++ { // at most 32 MB
+	// Fill the socket buffers and the queue until the sender is stuck in a
+	// write: records are dropped and the queue no longer moves. A drop
+	// alone is not enough, as a fast producer overruns a sender that still
+	// writes.
+	stuck := false
+	for i := 0; i < 4000 && !stuck; i++ { // at most 32 MB
 		log.Info("filler", "n", i, "pad", big)
+		if i%100 == 99 && fw.Dropped() > 0 {
+			before := fw.drops.queued()
+			time.Sleep(200 * time.Millisecond)
+			stuck = before > 0 && fw.drops.queued() == before
+		}
 	}
-	if fw.Dropped() == 0 {
-		t.Fatal("nothing dropped with a bounded buffer and an endpoint that reads nothing")
+	if !stuck {
+		t.Fatal("the sender never got stuck with 32 MB sent to an endpoint that reads nothing")
 	}
 	start := time.Now()
 	var slowest time.Duration
