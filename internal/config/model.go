@@ -122,6 +122,9 @@ type Settings struct {
 	// RemoveOnUninstall removes the certificates akvvm installed when the
 	// extension is uninstalled (akvvm extension removeCertificatesOnUninstall).
 	RemoveOnUninstall bool
+	// MetricsListen is where the service serves metrics and health
+	// (akvvm extension metricsListen); empty for nowhere.
+	MetricsListen string
 	// Logging is the Linux loggingSettings object, as given; nil when absent.
 	Logging *Logging
 	// Warnings are problems akvvm worked around, such as double-encoded settings.

@@ -218,6 +218,7 @@ func parseSecretsManagement(o *object, path string, s Schema, out *Settings, r *
 		out.LinkOnRenewal, out.RequireInitialSync = true, true
 	}
 	out.RemoveOnUninstall = optBool(o, path, "removeCertificatesOnUninstall", r)
+	out.MetricsListen = metricsListen(o, path, r)
 	d := certDefaults{reloadTimeout: DefaultReloadTimeout}
 	switch s.Platform {
 	case Windows:

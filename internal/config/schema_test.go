@@ -88,6 +88,7 @@ func TestSchemasAgreeWithParser(t *testing.T) {
 		{"4.0 reload extension", win40, sms(`"pollingIntervalInS": "300", "reloadCommand": ["iisreset"], "observedCertificates": [{"url": ` + url + `, "reloadCommand": ["a", "b"], "reloadTimeoutInS": "60"}]`), true},
 		{"Linux 3.0 string entry", lin30, sms(`"certificateStoreLocation": "/etc/ssl/kv", "observedCertificates": [` + url + `]`), true},
 		{"removal on uninstall", win40, sms(`"removeCertificatesOnUninstall": true, "observedCertificates": [` + cert + `]`), true},
+		{"metrics listen", lin20, sms(`"metricsListen": "127.0.0.1:9464", "observedCertificates": [` + url + `]`), true},
 		{"removal on uninstall as string", lin20, sms(`"removeCertificatesOnUninstall": "False", "observedCertificates": [` + url + `]`), true},
 		{"Arc endpoint", win40, `{"secretsManagementSettings": {"observedCertificates": [` + cert + `]}, "authenticationSettings": {"msiEndpoint": "http://localhost:40342/metadata/identity"}}`, true},
 
@@ -113,6 +114,7 @@ func TestSchemasAgreeWithParser(t *testing.T) {
 		{"Windows location on Linux", lin20, sms(`"certificateStoreLocation": "LocalMachine", "observedCertificates": [` + url + `]`), false},
 		{"reload command as string", win40, sms(`"observedCertificates": [{"url": ` + url + `, "reloadCommand": "iisreset"}]`), false},
 		{"interval with unit", win10, sms(`"pollingIntervalInS": "1h", "observedCertificates": [` + url + `]`), false},
+		{"metrics listen without a host", lin20, sms(`"metricsListen": ":9464", "observedCertificates": [` + url + `]`), false},
 		{"removal on uninstall as word", win30, sms(`"removeCertificatesOnUninstall": "yes", "observedCertificates": [` + cert + `]`), false},
 		{"removal on uninstall in a certificate", lin30, sms(`"observedCertificates": [{"url": ` + url + `, "removeCertificatesOnUninstall": true}]`), false},
 		{"boolean as word", win30, sms(`"requireInitialSync": "yes", "observedCertificates": [` + cert + `]`), false},
