@@ -24,7 +24,8 @@ keep the status file current for akvvm status, and run until stopped.
 SIGHUP re-reads the settings (a bad file is reported and the old settings stay);
 SIGTERM or Ctrl-C stops cleanly.`,
 		Example: `  akvvm run --settings /etc/akvvm/settings.json
-  akvvm run --settings settings.json --log-json --log-level debug`,
+  akvvm run --settings settings.json --log-json --log-level debug
+  akvvm run --settings settings.json --metrics-listen 127.0.0.1:9464`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if asService || isWindowsService() {
@@ -34,6 +35,7 @@ SIGTERM or Ctrl-C stops cleanly.`,
 		},
 	}
 	f.register(cmd.Flags())
+	f.metrics.register(cmd.Flags())
 	cmd.Flags().BoolVar(&asService, "as-service", false, "run under the Windows service manager (the command line akvvm service install sets)")
 	_ = cmd.Flags().MarkHidden("as-service")
 	return cmd
@@ -47,6 +49,11 @@ func runAgent(ctx context.Context, f *agentFlags) error {
 	}
 	ctx, stop := signal.NotifyContext(ctx, stopSignals...)
 	defer stop()
+	if f.metrics.m != nil {
+		if err := f.metrics.m.Serve(ctx, f.metrics.addr, a.Ready, log); err != nil {
+			return err
+		}
+	}
 	reload := make(chan os.Signal, 1)
 	if len(reloadSignals) > 0 {
 		signal.Notify(reload, reloadSignals...)
