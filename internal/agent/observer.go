@@ -64,7 +64,9 @@ const (
 	kindNoUsable = CauseNoUsable
 )
 
-// knownCodes are the Key Vault error codes that become a cause of their own.
+// knownCodes are the Key Vault error codes that become a cause of their
+// own; any other code falls back to its status class, so a vault cannot
+// grow the label's values.
 var knownCodes = map[string]bool{
 	keyvault.CodeSecretDisabled: true, keyvault.CodeForbiddenByPolicy: true,
 	keyvault.CodeForbiddenByRbac: true, keyvault.CodeAccessDenied: true,
@@ -79,8 +81,10 @@ func CauseOf(err error) string {
 		return ""
 	}
 	var se *syncError
-	if errors.As(err, &se) && se.kind != "" {
-		return se.kind
+	for e := err; errors.As(e, &se); e = se.err {
+		if se.kind != "" {
+			return se.kind // the first step in the chain that named itself
+		}
 	}
 	var kv *keyvault.Error
 	isKV := errors.As(err, &kv)

@@ -78,6 +78,7 @@ func TestCauseOf(t *testing.T) {
 		{keptError(&syncError{kind: kindNoUsable, err: errors.New("none")}, nil, "why"), CauseNoUsable},
 		{fmt.Errorf("key vault: %w", errors.New("identity: system-assigned: HTTP 400")), CauseIdentity},
 		{errors.Join(errors.New("x"), errors.New("identity: gone")), CauseIdentity},
+		{&syncError{err: fmt.Errorf("wrapped: %w", &syncError{kind: kindInstall, err: errors.New("disk full")})}, CauseInstall},
 		{errors.New("boom"), CauseOther},
 		{nil, ""},
 	} {
