@@ -210,3 +210,23 @@ func TestMetricsListenRefusesEmptyHost(t *testing.T) {
 		t.Errorf("run --metrics-listen :9464: exit %d\n%s", code, out)
 	}
 }
+
+// A refused token request counts as an identity failure and a 4xx token
+// request.
+func TestMetricsIdentityFailure(t *testing.T) {
+	t.Parallel()
+	e := startEmulator(t, "metidvault")
+	e.create(t, "metidvault", "web", emulator.CertificateSpec{})
+	e.fault(t, emulator.Fault{Op: "token", Kind: emulator.FaultStatus, Status: 400})
+	b := newBox(t)
+	b.writeSettings(t, e, map[string]any{"url": "https://metidvault.vault.azure.net/secrets/web"})
+	addr := freeAddr(t)
+	d := b.startRunArgs(t, e, "--metrics-listen", addr)
+	waitFor(t, "an identity failure in the metrics", func() (bool, string) {
+		_, s := httpGet("http://" + addr + "/metrics")
+		v, _ := sample(s, `akvvm_certificate_consecutive_failures{cause="identity",certificate="metidvault/web"}`)
+		n, _ := sample(s, `akvvm_identity_token_requests_total{result="http_4xx"}`)
+		return v >= 1 && n >= 1, s
+	})
+	d.stop(t)
+}
