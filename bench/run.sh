@@ -12,6 +12,8 @@
 #                            $TMPDIR or /tmp); use a disk-backed file system
 #   AKVVM_BENCH_BIN          the akvvm binary for BenchmarkPeakRSS (default:
 #                            built here with -trimpath -ldflags='-s -w')
+#   AKVVM_BENCH_METRICS      1: BenchmarkSync's agent runs with metrics on
+#                            (observer and Key Vault request counter)
 #
 # About 5 minutes on the 2-core machine of record when the agent scales
 # linearly, up to about 10 when passes are cut at the budget.
@@ -43,6 +45,7 @@ storefs=$(df -T "${AKVVM_BENCH_DIR:-${TMPDIR:-/tmp}}" 2>/dev/null | awk 'NR==2 {
 	echo "budget:   ${AKVVM_BENCH_PASS_BUDGET:-100s} per agent pass"
 	echo "binary:   $(stat -c %s "$AKVVM_BENCH_BIN") bytes ($AKVVM_BENCH_BIN)"
 	echo "flags:    ${*:-(none)}"
+	echo "metrics:  ${AKVVM_BENCH_METRICS:-0} (AKVVM_BENCH_METRICS; 1 = BenchmarkSync's agent with metrics on)"
 } >"$tmp/header"
 cat "$tmp/header"
 

@@ -154,12 +154,14 @@ func newAgent(b *testing.B, names []string, dir string) *agent.Agent {
 			URL: vaultURL + "/secrets/" + name, Target: store.Target{Location: dir},
 		})
 	}
-	a, err := agent.New(spec, agent.Deps{
+	deps := agent.Deps{
 		Source:      keyvault.NewClients(cred, keyvault.Options{HTTPClient: httpClient}),
 		Store:       filestore.New(filestore.Options{Logger: discard}),
 		Logger:      discard,
 		Concurrency: concurrency,
-	})
+	}
+	withMetrics(&deps, cred, httpClient)
+	a, err := agent.New(spec, deps)
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -16,6 +16,7 @@ import (
 	"github.com/akvvm/akvvm/internal/config"
 	"github.com/akvvm/akvvm/internal/identity"
 	"github.com/akvvm/akvvm/internal/keyvault"
+	"github.com/akvvm/akvvm/internal/metrics"
 	"github.com/akvvm/akvvm/internal/transport"
 	"github.com/spf13/pflag"
 )
@@ -29,6 +30,7 @@ type agentFlags struct {
 	logLevel   string
 	logJSON    bool
 	net        netFlags
+	metrics    metricsFlags
 	// log, when set, replaces the logger of the flags (the Windows service
 	// logs to a file).
 	log *slog.Logger
@@ -112,6 +114,9 @@ func (f *agentFlags) start() (*agent.Agent, *slog.Logger, error) {
 	for _, w := range s.Warnings {
 		log.Warn("settings", "problem", w.String())
 	}
+	if err := f.metrics.resolve(s); err != nil {
+		return nil, nil, err
+	}
 	f.logging = s.Logging
 	log, f.stopLogs = forwardLogs(log, s)
 	a, err := f.build(s, log, terminalProgress(os.Stderr))
@@ -127,7 +132,7 @@ func (f *agentFlags) build(s *config.Settings, log *slog.Logger, progress func(d
 	if err != nil {
 		return nil, err
 	}
-	deps, err := wireDeps(s, topts, log)
+	deps, err := wireDepsWith(s, topts, log, f.metrics.m)
 	if err != nil {
 		return nil, err
 	}
@@ -146,11 +151,22 @@ func (f *agentFlags) build(s *config.Settings, log *slog.Logger, progress func(d
 // wireDeps builds the production collaborators of the agent. Only topts,
 // which production leaves empty, differs in tests and the demo.
 func wireDeps(s *config.Settings, topts transport.Options, log *slog.Logger) (agent.Deps, error) {
-	imdsHTTP, err := transport.NewClient(topts, transport.ClientConfig{NoProxy: true, Timeout: time.Minute, Logger: log})
+	return wireDepsWith(s, topts, log, nil)
+}
+
+// wireDepsWith is wireDeps with metrics: m, when not nil, observes the
+// agent and counts the requests of both HTTP clients.
+func wireDepsWith(s *config.Settings, topts transport.Options, log *slog.Logger, m *metrics.Metrics) (agent.Deps, error) {
+	imdsCfg := transport.ClientConfig{NoProxy: true, Timeout: time.Minute, Logger: log}
+	kvCfg := transport.ClientConfig{Logger: log}
+	if m != nil {
+		imdsCfg.Wrap, kvCfg.Wrap = m.Identity, m.KeyVault
+	}
+	imdsHTTP, err := transport.NewClient(topts, imdsCfg)
 	if err != nil {
 		return agent.Deps{}, err
 	}
-	kvHTTP, err := transport.NewClient(topts, transport.ClientConfig{Logger: log})
+	kvHTTP, err := transport.NewClient(topts, kvCfg)
 	if err != nil {
 		return agent.Deps{}, err
 	}
@@ -162,13 +178,17 @@ func wireDeps(s *config.Settings, topts transport.Options, log *slog.Logger) (ag
 	if err != nil {
 		return agent.Deps{}, err
 	}
-	return agent.Deps{
+	deps := agent.Deps{
 		Source:    keyvault.NewClients(cred, keyvault.Options{HTTPClient: kvHTTP}),
 		Store:     st,
 		Identity:  cred.Describe(),
 		Notifiers: platformNotifiers(log),
 		Logger:    log,
-	}, nil
+	}
+	if m != nil {
+		deps.Observer = m
+	}
+	return deps, nil
 }
 
 // netFlags are the test-only routing and trust options.

@@ -12,6 +12,7 @@ import (
 	"github.com/akvvm/akvvm/internal/agent"
 	"github.com/akvvm/akvvm/internal/config"
 	"github.com/akvvm/akvvm/internal/handler"
+	"github.com/akvvm/akvvm/internal/metrics"
 	"github.com/spf13/cobra"
 )
 
@@ -83,7 +84,11 @@ disabled (or before the first good enable) it exits at once with code 0.`,
 			if err != nil {
 				return err
 			}
-			deps, err := wireDeps(s, topts, log)
+			var m *metrics.Metrics
+			if s.MetricsListen != "" {
+				m = metrics.New()
+			}
+			deps, err := wireDepsWith(s, topts, log, m)
 			if err != nil {
 				return fail(err)
 			}
@@ -102,6 +107,11 @@ disabled (or before the first good enable) it exits at once with code 0.`,
 			defer stop()
 			forced := &handler.Forced{Agent: a, Reporter: rep, StateDir: env.StateDir(), Settings: cfg.Settings, Log: log}
 			defer serveControl(ctx, env.StateDir(), forced, log).Close()
+			if m != nil {
+				if err := m.Serve(ctx, s.MetricsListen, a.Ready, log); err != nil {
+					return fail(err)
+				}
+			}
 			log.Info("service started", "seq", cfg.Seq, "schema", s.Schema.String(), "certificates", len(s.Certificates))
 			return rep.Run(ctx, a)
 		},

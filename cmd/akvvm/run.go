@@ -25,7 +25,8 @@ SIGHUP re-reads the settings (a bad file is reported and the old settings stay);
 SIGTERM or Ctrl-C stops cleanly. akvvm sync --now --state-dir DIR asks it to check
 every certificate at once, through the socket DIR/akvvm.sock (Linux).`,
 		Example: `  akvvm run --settings /etc/akvvm/settings.json
-  akvvm run --settings settings.json --log-json --log-level debug`,
+  akvvm run --settings settings.json --log-json --log-level debug
+  akvvm run --settings settings.json --metrics-listen 127.0.0.1:9464`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if asService || isWindowsService() {
@@ -35,6 +36,7 @@ every certificate at once, through the socket DIR/akvvm.sock (Linux).`,
 		},
 	}
 	f.register(cmd.Flags())
+	f.metrics.register(cmd.Flags())
 	cmd.Flags().BoolVar(&asService, "as-service", false, "run under the Windows service manager (the command line akvvm service install sets)")
 	_ = cmd.Flags().MarkHidden("as-service")
 	return cmd
@@ -50,6 +52,11 @@ func runAgent(ctx context.Context, f *agentFlags) error {
 	ctx, stop := signal.NotifyContext(ctx, stopSignals...)
 	defer stop()
 	defer serveControl(ctx, f.stateDir, a, log).Close()
+	if f.metrics.m != nil {
+		if err := f.metrics.m.Serve(ctx, f.metrics.addr, a.Ready, log); err != nil {
+			return err
+		}
+	}
 	reload := make(chan os.Signal, 1)
 	if len(reloadSignals) > 0 {
 		signal.Notify(reload, reloadSignals...)

@@ -69,6 +69,9 @@ func New(spec Spec, deps Deps) (*Agent, error) {
 	if deps.StatusEvery <= 0 {
 		deps.StatusEvery = 2 * time.Second
 	}
+	if deps.Observer == nil {
+		deps.Observer = noObserver{}
+	}
 	a := &Agent{deps: deps, clock: deps.Clock, log: deps.Logger, reload: make(chan Spec, 1), nowKick: make(chan struct{}, 1),
 		rand: rand.New(rand.NewPCG(uint64(time.Now().UnixNano()), 0x616b76766d))}
 	a.begun = a.clock.Now()
@@ -79,6 +82,7 @@ func New(spec Spec, deps Deps) (*Agent, error) {
 
 // setSpec installs a new spec, keeping the state of certificates that stay.
 func (a *Agent) setSpec(spec Spec) {
+	defer a.observeSpec(spec) // after the unlock below
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	old := a.certs
@@ -209,6 +213,8 @@ func (a *Agent) pass(ctx context.Context, due []CertSpec) {
 	a.mu.Lock()
 	spec := a.spec
 	a.mu.Unlock()
+	began := time.Now()
+	defer func() { a.deps.Observer.PassDone(time.Since(began)) }()
 	a.started.Do(a.removeStatusTemps)
 	a.markChecking(due)
 	a.writeStatus()
@@ -235,6 +241,7 @@ func (a *Agent) pass(ctx context.Context, due []CertSpec) {
 			return // stopping: an interrupted check is not a failure to report
 		}
 		a.record(spec, c, start, res, err)
+		a.observe(c, res, err)
 		changed()
 		if a.deps.Progress != nil {
 			doneMu.Lock()

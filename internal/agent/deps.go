@@ -80,4 +80,6 @@ type Deps struct {
 	Logger   *slog.Logger
 	// Concurrency bounds parallel certificate syncs; default 4.
 	Concurrency int
+	// Observer, when set, learns every check and pass (metrics).
+	Observer Observer
 }

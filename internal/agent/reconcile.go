@@ -17,6 +17,9 @@ import (
 // syncError is a failed sync with how to schedule the next attempt.
 type syncError struct {
 	err error
+	// kind names the step that failed for metrics: "", kindDecode,
+	// kindChain or kindInstall.
+	kind string
 	// permanent errors need a configuration change (403, 404, bad content).
 	permanent bool
 	// fatal errors end the initial sync at once (4.0 chain check).
@@ -32,7 +35,9 @@ type result struct {
 	installed int
 	// switched counts installed versions made current again.
 	switched int
-	hookErr  error
+	// rollbacks counts changes that replaced a withdrawn current version.
+	rollbacks int
+	hookErr   error
 	// notice says what the vault withdrew and what akvvm did about it.
 	notice string
 	// warned names the installed versions whose install logged a WARN
@@ -60,7 +65,7 @@ func (a *Agent) syncCert(ctx context.Context, spec Spec, c CertSpec) (result, er
 		a.log.Warn("recorded versions are missing from the store (deleted outside akvvm?); the current one is installed again, the others are forgotten",
 			"certificate", c.Key(), "versions", strings.Join(gone, ","), "error", err)
 	case err != nil:
-		return res, &syncError{err: fmt.Errorf("read the installed versions: %w", err)}
+		return res, &syncError{kind: kindInstall, err: fmt.Errorf("read the installed versions: %w", err)}
 	}
 	if len(installed) > 0 && installed[0].Current {
 		res.current = &installed[0]
@@ -114,7 +119,7 @@ func (a *Agent) apply(ctx context.Context, c CertSpec, res *result, p plan, read
 	for _, pr := range ready {
 		rec, err := a.deps.Store.Install(ctx, c.Target, pr.bundle.ToStore(c.Ref, pr.version))
 		if err != nil {
-			return &syncError{err: fmt.Errorf("install version %s: %w", pr.version, err)}
+			return &syncError{kind: kindInstall, err: fmt.Errorf("install version %s: %w", pr.version, err)}
 		}
 		if rec.Unchanged {
 			a.alreadyDone(c, res, rec)
@@ -130,7 +135,7 @@ func (a *Agent) apply(ctx context.Context, c CertSpec, res *result, p plan, read
 	if p.current != "" {
 		rec, err := a.deps.Store.MakeCurrent(ctx, c.Target, c.Ref, p.current)
 		if err != nil {
-			return &syncError{err: fmt.Errorf("make installed version %s current again: %w", p.current, err)}
+			return &syncError{kind: kindInstall, err: fmt.Errorf("make installed version %s current again: %w", p.current, err)}
 		}
 		if rec.Unchanged {
 			a.alreadyDone(c, res, rec)
@@ -218,6 +223,9 @@ func joinNotice(notice, part string) string {
 func (a *Agent) changed(ctx context.Context, res *result, ev Event) {
 	rec := ev.Installed
 	res.current = &rec
+	if ev.Rollback {
+		res.rollbacks++
+	}
 	if err := a.notify(ctx, ev); err != nil {
 		res.hookErr = err
 	}
@@ -298,7 +306,7 @@ func (a *Agent) look(ctx context.Context, spec Spec, c CertSpec, installed []sto
 		return view{}, err
 	}
 	if len(all) == 0 {
-		err := &syncError{permanent: true, err: fmt.Errorf(
+		err := &syncError{kind: kindNoUsable, permanent: true, err: fmt.Errorf(
 			"secret %s has no enabled, currently valid version (%d listed): enable a version or check its activation and expiry dates", c.Name, len(versions))}
 		if len(installed) > 0 {
 			return view{}, keptError(err, installed, "nothing usable remains")
@@ -345,8 +353,11 @@ func keptError(err error, installed []store.Installed, why string) error {
 		versions[i] = in.Version
 	}
 	var se *syncError
-	permanent := errors.As(err, &se) && se.permanent
-	return &syncError{permanent: permanent, err: fmt.Errorf("%w; %s, so the installed version(s) %s are kept until a usable version appears",
+	permanent, kind := false, ""
+	if errors.As(err, &se) {
+		permanent, kind = se.permanent, se.kind
+	}
+	return &syncError{kind: kind, permanent: permanent, err: fmt.Errorf("%w; %s, so the installed version(s) %s are kept until a usable version appears",
 		err, why, strings.Join(versions, ", "))}
 }
 
@@ -444,7 +455,7 @@ func (a *Agent) fetch(ctx context.Context, spec Spec, c CertSpec, v keyvault.Ver
 	}
 	bundle, err := certbundle.Decode(secret.Value(), secret.ContentType)
 	if err != nil {
-		return nil, &syncError{permanent: true, err: fmt.Errorf("version %s is not a usable certificate: %w", secret.Version.Version, err)}
+		return nil, &syncError{kind: kindDecode, permanent: true, err: fmt.Errorf("version %s is not a usable certificate: %w", secret.Version.Version, err)}
 	}
 	if spec.VerifyChain && bundle.HasServerAuthEKU() {
 		opts := a.deps.Verify
@@ -452,7 +463,7 @@ func (a *Agent) fetch(ctx context.Context, spec Spec, c CertSpec, v keyvault.Ver
 			opts.Now = a.clock.Now()
 		}
 		if err := bundle.VerifyChain(opts); err != nil {
-			return nil, &syncError{permanent: true, fatal: true, err: fmt.Errorf("version %s failed the chain check required for server-authentication certificates: %w", secret.Version.Version, err)}
+			return nil, &syncError{kind: kindChain, permanent: true, fatal: true, err: fmt.Errorf("version %s failed the chain check required for server-authentication certificates: %w", secret.Version.Version, err)}
 		}
 	}
 	return bundle, nil

@@ -54,7 +54,7 @@ func knownFields(s Schema, lv level) []string {
 		case s == Schema{Linux, "3.0"}:
 			f = append(f, "certificateStoreName", "certificateStoreLocation", "linkOnRenewal", "requireInitialSync", "aclEnabled")
 		}
-		f = append(f, "reloadCommand", "reloadTimeoutInS", "removeCertificatesOnUninstall", "expiryWarningInS") // akvvm extension, every schema
+		f = append(f, "reloadCommand", "reloadTimeoutInS", "removeCertificatesOnUninstall", "expiryWarningInS", "metricsListen") // akvvm extension, every schema
 	case lvCert:
 		switch {
 		case s == Schema{Windows, "3.0"}:

@@ -126,6 +126,9 @@ type Settings struct {
 	// is a warning (akvvm extension expiryWarningInS); zero means the
 	// default: 30 days or a third of its lifetime, whichever is shorter.
 	ExpiryWarning time.Duration
+	// MetricsListen is where the service serves metrics and health
+	// (akvvm extension metricsListen); empty for nowhere.
+	MetricsListen string
 	// Logging is the Linux loggingSettings object, as given; nil when absent.
 	Logging *Logging
 	// Warnings are problems akvvm worked around, such as double-encoded settings.

@@ -223,6 +223,7 @@ func parseSecretsManagement(o *object, path string, s Schema, out *Settings, r *
 			out.ExpiryWarning = time.Duration(n) * time.Second
 		}
 	}
+	out.MetricsListen = metricsListen(o, path, r)
 	d := certDefaults{reloadTimeout: DefaultReloadTimeout}
 	switch s.Platform {
 	case Windows:

@@ -128,6 +128,9 @@ type ClientConfig struct {
 	// Logger, when set, gets one Debug line per request: method, host, path
 	// (never the query or headers), status or error, and duration.
 	Logger *slog.Logger
+	// Wrap, when set, wraps the client's round tripper outermost, such as
+	// to count requests for metrics.
+	Wrap func(http.RoundTripper) http.RoundTripper
 }
 
 // NewClient returns an HTTP client that applies o. It never follows a
@@ -156,6 +159,9 @@ func NewClient(o Options, cfg ClientConfig) (*http.Client, error) {
 	var rt http.RoundTripper = tr
 	if cfg.Logger != nil {
 		rt = logTransport{next: tr, log: cfg.Logger}
+	}
+	if cfg.Wrap != nil {
+		rt = cfg.Wrap(rt)
 	}
 	return &http.Client{Transport: rt, Timeout: cfg.Timeout, CheckRedirect: refuseRedirect}, nil
 }
