@@ -1,6 +1,7 @@
 // Package control lets akvvm sync --now ask the running service for an
-// immediate pass: a local socket in the state directory (Linux), spoken
-// one JSON line each way.
+// immediate pass, one JSON line each way: over a Unix socket in the state
+// directory on Linux, over a named pipe named after the state directory on
+// Windows.
 package control
 
 import (
@@ -42,9 +43,6 @@ type response struct {
 	Error  string        `json:"error,omitempty"`
 }
 
-// ErrUnsupported says that this platform has no control channel yet.
-var ErrUnsupported = errors.New("akvvm sync --now is not supported on Windows yet: restart the service (akvvm service stop, then akvvm service start) to check every certificate now")
-
 // SocketPath returns the control socket of stateDir.
 func SocketPath(stateDir string) string { return filepath.Join(stateDir, SocketName) }
 
@@ -70,8 +68,8 @@ type Service interface {
 }
 
 // Serve answers requests on l until ctx ends, then closes l. Each
-// connection is served on its own; a peer that is not allowed (another
-// user than the service's, or root) is refused.
+// connection is served on its own; a peer that is not allowed (on Linux
+// another user than the service's or root) is refused.
 func Serve(ctx context.Context, l net.Listener, svc Service, log *slog.Logger) {
 	go func() {
 		<-ctx.Done()
@@ -169,17 +167,17 @@ func ask(ctx context.Context, stateDir string, req request) (response, error) {
 	stop := context.AfterFunc(ctx, func() { c.Close() })
 	defer stop()
 	if err := json.NewEncoder(c).Encode(req); err != nil {
-		return response{}, fmt.Errorf("send the request to %s: %w", SocketPath(stateDir), err)
+		return response{}, fmt.Errorf("send the request to %s: %w", endpoint(stateDir), err)
 	}
 	var resp response
 	if err := json.NewDecoder(c).Decode(&resp); err != nil {
 		if ctx.Err() != nil {
 			return response{}, ctx.Err()
 		}
-		return response{}, fmt.Errorf("read the answer of the service at %s (did it stop?): %w", SocketPath(stateDir), err)
+		return response{}, fmt.Errorf("read the answer of the service at %s (did it stop?): %w", endpoint(stateDir), err)
 	}
 	if resp.Error != "" {
-		return response{}, fmt.Errorf("the service at %s: %s", SocketPath(stateDir), resp.Error)
+		return response{}, fmt.Errorf("the service at %s: %s", endpoint(stateDir), resp.Error)
 	}
 	return resp, nil
 }

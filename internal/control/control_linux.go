@@ -16,6 +16,9 @@ import (
 // maxSocketPath is the longest path a Unix socket address holds.
 const maxSocketPath = 107
 
+// endpoint names the control channel of stateDir in messages.
+func endpoint(stateDir string) string { return SocketPath(stateDir) }
+
 // Listen makes the control socket of stateDir, mode 0600, owned by the
 // calling user. A stale socket (no one accepts on it) is removed; a live
 // one, a symbolic link or any other file there is refused. Call it before

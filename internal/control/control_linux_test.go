@@ -9,10 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"sync/atomic"
 	"testing"
-
-	"github.com/akvvm/akvvm/internal/agent"
 )
 
 func TestSyncNowReachesTheService(t *testing.T) {
@@ -76,16 +73,4 @@ func TestListenRemovesAStaleSocketAndRefusesALink(t *testing.T) {
 	if !errors.As(err, &none) || !strings.Contains(err.Error(), "no running akvvm service uses state directory "+empty) {
 		t.Errorf("SyncNow without a service = %v", err)
 	}
-}
-
-type fakeService struct{ calls, queued atomic.Int32 }
-
-func (f *fakeService) SyncNow(context.Context) (agent.Status, error) {
-	f.calls.Add(1)
-	return agent.Status{Phase: agent.Success, Message: "checked"}, nil
-}
-
-func (f *fakeService) RequestSync() error {
-	f.queued.Add(1)
-	return nil
 }

@@ -1,0 +1,97 @@
+package control
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"os"
+	"strings"
+	"sync"
+	"testing"
+)
+
+func TestSyncNowReachesTheServiceOverThePipe(t *testing.T) {
+	dir := emptyDir(t)
+	l, err := Listen(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	svc := &fakeService{}
+	go func() {
+		Serve(ctx, l, svc, slog.New(slog.DiscardHandler))
+		close(done)
+	}()
+	st, err := SyncNow(context.Background(), dir)
+	if err != nil || st.Message != "checked" || svc.calls.Load() != 1 {
+		t.Fatalf("SyncNow = %+v, %v after %d calls", st, err, svc.calls.Load())
+	}
+	if err := RequestSync(context.Background(), dir); err != nil || svc.queued.Load() != 1 {
+		t.Fatalf("RequestSync = %v after %d requests", err, svc.queued.Load())
+	}
+	// Clients at once: each finds an instance, waiting while all are busy.
+	var wg sync.WaitGroup
+	errs := make(chan error, 8)
+	for range 8 {
+		wg.Go(func() {
+			_, err := SyncNow(context.Background(), dir)
+			errs <- err
+		})
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		if err != nil {
+			t.Errorf("a concurrent SyncNow: %v", err)
+		}
+	}
+	if _, err := Listen(dir); err == nil || !strings.Contains(err.Error(), "another akvvm service") {
+		t.Errorf("a second Listen on a live pipe = %v", err)
+	}
+	cancel()
+	<-done
+	l.Close() // returns once the Close that stopped Serve is done
+	var none *NoServiceError
+	if _, err := SyncNow(context.Background(), dir); !errors.As(err, &none) {
+		t.Errorf("SyncNow after the service stopped = %v, want NoServiceError", err)
+	}
+	// The name is free again for the next service.
+	l, err = Listen(dir)
+	if err != nil {
+		t.Fatalf("Listen after the service stopped: %v", err)
+	}
+	l.Close()
+}
+
+func TestPipeNameFollowsTheStateDirectory(t *testing.T) {
+	a, b := PipeName(`C:\ProgramData\akvvm`), PipeName(`c:\programdata\AKVVM\`)
+	if a != b || !strings.HasPrefix(a, `\\.\pipe\akvvm-`) {
+		t.Errorf("PipeName = %s and %s, want one name under \\\\.\\pipe\\akvvm-", a, b)
+	}
+	if PipeName(`C:\other`) == a {
+		t.Errorf("two state directories share the pipe %s", a)
+	}
+	empty := emptyDir(t)
+	var none *NoServiceError
+	if _, err := SyncNow(context.Background(), empty); !errors.As(err, &none) || !strings.Contains(err.Error(), empty) {
+		t.Errorf("SyncNow without a service = %v", err)
+	}
+}
+
+// emptyDir is t.TempDir for a directory left empty: under Wine the cleanup
+// of t.TempDir fails ("unlinkat ... Invalid function") while os.Remove of
+// an empty directory works.
+func emptyDir(t *testing.T) string {
+	t.Helper()
+	dir, err := os.MkdirTemp("", "akvvm-control-test-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if err := os.Remove(dir); err != nil {
+			t.Errorf("remove the test directory: %v", err)
+		}
+	})
+	return dir
+}
