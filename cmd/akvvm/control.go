@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"io"
 	"log/slog"
 
@@ -10,14 +9,10 @@ import (
 )
 
 // serveControl lets akvvm sync --now reach a through the control socket
-// of stateDir until ctx ends; the returned closer removes the socket.
-// Without a socket the service runs on and logs why.
+// (Windows: named pipe) of stateDir until ctx ends; the returned closer
+// removes it. Without one the service runs on and logs why.
 func serveControl(ctx context.Context, stateDir string, a control.Service, log *slog.Logger) io.Closer {
 	l, err := control.Listen(stateDir)
-	if errors.Is(err, control.ErrUnsupported) {
-		log.Debug("no control socket on this platform: akvvm sync --now cannot reach this service", "error", err)
-		return io.NopCloser(nil)
-	}
 	if err != nil {
 		log.Error("no control socket: akvvm sync --now cannot reach this service; it polls as usual", "error", err)
 		return io.NopCloser(nil)

@@ -25,8 +25,9 @@ install what is not installed yet, then print the status table and a result line
 With --once this process does the pass. With --now the running service (akvvm run,
 or the handler's service) whose state directory is --state-dir does it at once,
 whatever its polling interval, and this command waits for the pass to end; a second
---now while one runs joins it. It needs the service's user or root (the socket
-DIR/akvvm.sock is 0600). Not supported on Windows yet.
+--now while one runs joins it. On Linux it needs the service's user or root (the
+socket DIR/akvvm.sock is 0600); on Windows an elevated prompt, SYSTEM or the service's
+user (the named pipe \\.\pipe\akvvm-<hash of DIR> admits no one else).
 
 Exit codes, for scripts and provisioning:
   0  every certificate is installed and was checked against the vault in this pass

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"runtime"
 	"strings"
 	"testing"
 )
@@ -9,9 +8,6 @@ import (
 func TestSyncFlags(t *testing.T) {
 	dir := t.TempDir()
 	noService := "no running akvvm service uses state directory " + dir + " (is it started? give --state-dir)"
-	if runtime.GOOS == "windows" {
-		noService = "not supported on Windows yet"
-	}
 	tests := []struct {
 		args []string
 		want string
