@@ -5,9 +5,13 @@ import (
 	"errors"
 	"log/slog"
 	"os"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
+	"unsafe"
+
+	"golang.org/x/sys/windows"
 )
 
 func TestSyncNowReachesTheServiceOverThePipe(t *testing.T) {
@@ -94,4 +98,53 @@ func emptyDir(t *testing.T) string {
 		}
 	})
 	return dir
+}
+
+// TestPipeDACLAdmitsOnlySystemAdministratorsAndTheUser reads the DACL
+// back from a client's handle: protected, and one allowing entry each for
+// SYSTEM, Administrators and the service's user. The tests run as one
+// user, so that Windows refuses anyone else is not tested here.
+func TestPipeDACLAdmitsOnlySystemAdministratorsAndTheUser(t *testing.T) {
+	dir := emptyDir(t)
+	l, err := Listen(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	c, err := dial(context.Background(), dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	sd, err := windows.GetSecurityInfo(windows.Handle(c.(*pipeConn).Fd()), windows.SE_KERNEL_OBJECT, windows.DACL_SECURITY_INFORMATION)
+	if err != nil {
+		t.Fatalf("GetSecurityInfo: %v", err)
+	}
+	ctl, _, err := sd.Control()
+	if err != nil || ctl&windows.SE_DACL_PROTECTED == 0 {
+		t.Errorf("the DACL is not protected from inherited entries: control %#x, %v (%s)", ctl, err, sd)
+	}
+	acl, _, err := sd.DACL()
+	if err != nil {
+		t.Fatalf("the pipe's DACL: %v", err)
+	}
+	var got []string
+	for i := range uint32(acl.AceCount) {
+		var ace *windows.ACCESS_ALLOWED_ACE
+		if err := windows.GetAce(acl, i, &ace); err != nil {
+			t.Fatal(err)
+		}
+		if ace.Header.AceType != windows.ACCESS_ALLOWED_ACE_TYPE || ace.Mask == 0 {
+			t.Errorf("entry %d: type %d, mask %#x; want an allowing entry", i, ace.Header.AceType, ace.Mask)
+		}
+		got = append(got, (*windows.SID)(unsafe.Pointer(&ace.SidStart)).String())
+	}
+	tu, err := windows.GetCurrentProcessToken().GetTokenUser()
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []string{"S-1-5-18", "S-1-5-32-544", tu.User.Sid.String()}
+	if !slices.Equal(got, want) {
+		t.Errorf("the pipe's DACL admits %v, want %v (SYSTEM, Administrators, the user): %s", got, want, sd)
+	}
 }
