@@ -9,8 +9,10 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 	"unsafe"
 
+	"github.com/akvvm/akvvm/internal/agent"
 	"golang.org/x/sys/windows"
 )
 
@@ -148,3 +150,50 @@ func TestPipeDACLAdmitsOnlySystemAdministratorsAndTheUser(t *testing.T) {
 		t.Errorf("the pipe's DACL admits %v, want %v (SYSTEM, Administrators, the user): %s", got, want, sd)
 	}
 }
+
+// TestAClientThatGoesAwayEndsItsWait: a Ctrl-C of sync --now closes the
+// pipe, and the service's SyncNow sees its context end.
+func TestAClientThatGoesAwayEndsItsWait(t *testing.T) {
+	dir := emptyDir(t)
+	l, err := Listen(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	svc := &blockingService{started: make(chan struct{}), ended: make(chan error, 1)}
+	go Serve(context.Background(), l, svc, slog.New(slog.DiscardHandler))
+	ctx, cancel := context.WithCancel(context.Background())
+	errc := make(chan error, 1)
+	go func() {
+		_, err := SyncNow(ctx, dir)
+		errc <- err
+	}()
+	<-svc.started
+	cancel()
+	if err := <-errc; !errors.Is(err, context.Canceled) {
+		t.Errorf("SyncNow after its context ended = %v, want context.Canceled", err)
+	}
+	select {
+	case err := <-svc.ended:
+		if !errors.Is(err, context.Canceled) {
+			t.Errorf("the service's pass ended with %v, want context.Canceled", err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Error("the service still waits 10 s after the client went away")
+	}
+}
+
+// blockingService's SyncNow waits until its context ends.
+type blockingService struct {
+	started chan struct{}
+	ended   chan error
+}
+
+func (b *blockingService) SyncNow(ctx context.Context) (agent.Status, error) {
+	close(b.started)
+	<-ctx.Done()
+	b.ended <- ctx.Err()
+	return agent.Status{}, ctx.Err()
+}
+
+func (b *blockingService) RequestSync() error { return nil }
