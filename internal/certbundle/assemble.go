@@ -168,11 +168,6 @@ func findIssuer(c *x509.Certificate, certs []*x509.Certificate, used map[*x509.C
 	return issuer
 }
 
-// signedBy checks that parent's key verifies c's signature.
-func signedBy(c, parent *x509.Certificate) error {
-	return parent.CheckSignature(c.SignatureAlgorithm, c.RawTBSCertificate, c.Signature)
-}
-
 // selfSigned reports whether c is a root: it names itself as issuer and
 // its own key verifies its signature. A certificate that only names itself
 // (a CA's new key signed by its old one) is not.
