@@ -51,8 +51,14 @@ type daemon struct {
 // startRun starts "akvvm run" for the box; Cleanup kills it if the test did not stop it.
 func (b *box) startRun(t *testing.T, e *emu) *daemon {
 	t.Helper()
+	return b.startRunArgs(t, e)
+}
+
+// startRunArgs is startRun with extra flags.
+func (b *box) startRunArgs(t *testing.T, e *emu, extra ...string) *daemon {
+	t.Helper()
 	args := append([]string{"run", "--settings", b.settings, "--state-dir", b.state, "--log-level", "debug"}, e.agentArgs()...)
-	d := &daemon{cmd: exec.Command(binary, args...), out: &lockedBuffer{}, done: make(chan struct{})}
+	d := &daemon{cmd: exec.Command(binary, append(args, extra...)...), out: &lockedBuffer{}, done: make(chan struct{})}
 	d.cmd.Stdout, d.cmd.Stderr = d.out, d.out
 	if err := d.cmd.Start(); err != nil {
 		t.Fatal(err)

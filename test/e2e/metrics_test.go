@@ -7,7 +7,6 @@ import (
 	"io"
 	"net"
 	"net/http"
-	"os/exec"
 	"strconv"
 	"strings"
 	"testing"
@@ -26,30 +25,6 @@ func freeAddr(t *testing.T) string {
 	addr := ln.Addr().String()
 	ln.Close()
 	return addr
-}
-
-// startRunArgs is startRun with extra flags.
-func (b *box) startRunArgs(t *testing.T, e *emu, extra ...string) *daemon {
-	t.Helper()
-	args := append([]string{"run", "--settings", b.settings, "--state-dir", b.state, "--log-level", "debug"}, e.agentArgs()...)
-	d := &daemon{cmd: exec.Command(binary, append(args, extra...)...), out: &lockedBuffer{}, done: make(chan struct{})}
-	d.cmd.Stdout, d.cmd.Stderr = d.out, d.out
-	if err := d.cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	go func() { d.err = d.cmd.Wait(); close(d.done) }()
-	t.Cleanup(func() {
-		select {
-		case <-d.done:
-		default:
-			_ = d.cmd.Process.Kill()
-			<-d.done
-		}
-		if t.Failed() {
-			t.Logf("akvvm run output:\n%s", d.out.String())
-		}
-	})
-	return d
 }
 
 // httpGet returns the status and body of url, or 0 and the error.
