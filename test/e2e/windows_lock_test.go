@@ -24,11 +24,8 @@ import (
 // imports nothing and raises no event. Both name the holder's pid while
 // they wait.
 func TestWindowsTwoProcessesOneStoreUnderWine(t *testing.T) {
-	w := needWine(t)
-	vault := "winlock" + randomHex(t, 4)
-	e := startEmulator(t, vault)
-	wf := &winFixture{w: w, e: e, vault: vault, root: readRoot(t, e.ready.CAFile)}
-	t.Cleanup(func() { wf.cleanup(t) })
+	wf := newWinFixture(t, "winlock")
+	w, e, vault := wf.w, wf.e, wf.vault
 	v := e.create(t, vault, "shared", emulator.CertificateSpec{KeyType: "RSA-2048", DNSNames: []string{"shared.example.com"}})
 	settings := wf.writeSettings(t, "settings-lock.json", nil,
 		map[string]any{"url": "https://" + vault + ".vault.azure.net/secrets/shared", "certificateStoreName": "MY",

@@ -73,6 +73,18 @@ type winFixture struct {
 	foreign string // thumbprint of the certificate akvvm did not install
 }
 
+// newWinFixture starts an emulator with a vault named prefix plus random
+// hex and returns the fixture, whose cleanup runs when t ends.
+func newWinFixture(t *testing.T, prefix string) *winFixture {
+	t.Helper()
+	w := needWine(t)
+	vault := prefix + randomHex(t, 4)
+	e := startEmulator(t, vault)
+	wf := &winFixture{w: w, e: e, vault: vault, root: readRoot(t, e.ready.CAFile)}
+	t.Cleanup(func() { wf.cleanup(t) })
+	return wf
+}
+
 func (f *winFixture) test40(t *testing.T) {
 	spec := emulator.CertificateSpec{KeyType: "RSA-2048"}
 	spec.DNSNames = []string{"web.example.com"}

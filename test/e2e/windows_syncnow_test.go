@@ -18,11 +18,8 @@ import (
 // result of sync --once. Once the service is gone, sync --now says that no
 // service uses the state directory.
 func TestWindowsSyncNowUnderWine(t *testing.T) {
-	w := needWine(t)
-	vault := "winnow" + randomHex(t, 4)
-	e := startEmulator(t, vault)
-	wf := &winFixture{w: w, e: e, vault: vault, root: readRoot(t, e.ready.CAFile)}
-	t.Cleanup(func() { wf.cleanup(t) })
+	wf := newWinFixture(t, "winnow")
+	w, e, vault := wf.w, wf.e, wf.vault
 	first := e.create(t, vault, "web", emulator.CertificateSpec{KeyType: "RSA-2048", DNSNames: []string{"web.example.com"}})
 	settings := wf.writeSettings(t, "settings-now.json", nil,
 		map[string]any{"url": "https://" + vault + ".vault.azure.net/secrets/web", "certificateStoreName": "MY",
