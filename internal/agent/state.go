@@ -1,9 +1,11 @@
 package agent
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -105,16 +107,61 @@ type Status struct {
 	Certificates   []CertStatus `json:"certificates"`
 }
 
-// WriteStatusFile writes s to path atomically.
+// WriteStatusFile writes s to path atomically. The certificates are
+// encoded one at a time into the file, so writing the status of thousands
+// of certificates never holds the whole document in memory.
 func WriteStatusFile(path string, s Status) error {
-	data, err := json.MarshalIndent(s, "", "  ")
-	if err != nil {
-		return fmt.Errorf("encode status: %w", err)
-	}
 	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
 		return fmt.Errorf("create the state directory: %w", err)
 	}
-	return fsutil.WriteFileAtomic(path, append(data, '\n'), 0o644)
+	return fsutil.WriteAtomic(path, 0o644, func(w io.Writer) error { return encodeStatus(w, s) })
+}
+
+// encodeStatus writes s as json.MarshalIndent(s, "", "  ") does, and a
+// newline, encoding one certificate at a time.
+func encodeStatus(w io.Writer, s Status) error {
+	certs := s.Certificates
+	s.Certificates = nil
+	head, err := json.MarshalIndent(s, "", "  ")
+	if err != nil {
+		return fmt.Errorf("encode status: %w", err)
+	}
+	// head ends with "\"certificates\": null\n}"; the array replaces null.
+	const tail = "null\n}"
+	if !bytes.HasSuffix(head, []byte(tail)) {
+		return fmt.Errorf("encode status: unexpected encoding of the certificates field")
+	}
+	if _, err := w.Write(head[:len(head)-len(tail)]); err != nil {
+		return err
+	}
+	if certs == nil {
+		_, err := io.WriteString(w, tail+"\n")
+		return err
+	}
+	if len(certs) == 0 {
+		_, err := io.WriteString(w, "[]\n}\n")
+		return err
+	}
+	if _, err := io.WriteString(w, "[\n"); err != nil {
+		return err
+	}
+	for i, c := range certs {
+		data, err := json.MarshalIndent(c, "    ", "  ")
+		if err != nil {
+			return fmt.Errorf("encode the status of %s: %w", c.Key, err)
+		}
+		sep := ",\n"
+		if i == len(certs)-1 {
+			sep = "\n"
+		}
+		for _, part := range [][]byte{[]byte("    "), data, []byte(sep)} {
+			if _, err := w.Write(part); err != nil {
+				return err
+			}
+		}
+	}
+	_, err = io.WriteString(w, "  ]\n}\n")
+	return err
 }
 
 // ReadStatusFile reads a status file written by WriteStatusFile. It does

@@ -2,8 +2,10 @@
 package fsutil
 
 import (
+	"bufio"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -23,7 +25,17 @@ import (
 // whole again. A directory, named pipe, device or socket is refused (the
 // error matches ErrNotRegular), since replacing it would silently destroy
 // something akvvm did not make.
-func WriteFileAtomic(path string, data []byte, mode os.FileMode) (err error) {
+func WriteFileAtomic(path string, data []byte, mode os.FileMode) error {
+	return WriteAtomic(path, mode, func(w io.Writer) error {
+		_, err := w.Write(data)
+		return err
+	})
+}
+
+// WriteAtomic is WriteFileAtomic for content written by write, through a
+// buffer, so a large file is never held whole in memory. An error from
+// write leaves path as it was.
+func WriteAtomic(path string, mode os.FileMode, write func(io.Writer) error) (err error) {
 	if err := checkReplaceable(path); err != nil {
 		return err // it names path
 	}
@@ -42,7 +54,11 @@ func WriteFileAtomic(path string, data []byte, mode os.FileMode) (err error) {
 	if err = tmp.Chmod(mode); err != nil {
 		return err
 	}
-	if _, err = tmp.Write(data); err != nil {
+	bw := bufio.NewWriter(tmp)
+	if err = write(bw); err != nil {
+		return err
+	}
+	if err = bw.Flush(); err != nil {
 		return err
 	}
 	if err = tmp.Sync(); err != nil {
