@@ -11,7 +11,7 @@
 #   AKVVM_BENCH_DIR          where store directories are created (default
 #                            $TMPDIR or /tmp); use a disk-backed file system
 #   AKVVM_BENCH_BIN          the akvvm binary for BenchmarkPeakRSS (default:
-#                            built here with -trimpath -ldflags='-s -w')
+#                            built here with CGO_ENABLED=0 -trimpath -ldflags='-s -w', as make package does)
 #   AKVVM_BENCH_METRICS      1: BenchmarkSync's agent runs with metrics on
 #                            (observer and Key Vault request counter)
 #
@@ -30,7 +30,8 @@ started=$SECONDS
 
 if [ -z "${AKVVM_BENCH_BIN:-}" ]; then
 	AKVVM_BENCH_BIN="$tmp/akvvm"
-	go build -trimpath -ldflags='-s -w' -o "$AKVVM_BENCH_BIN" ./cmd/akvvm
+	# As `make package` builds the release: static, cgo off.
+	CGO_ENABLED=0 go build -trimpath -ldflags='-s -w' -o "$AKVVM_BENCH_BIN" ./cmd/akvvm
 fi
 export AKVVM_BENCH_BIN
 

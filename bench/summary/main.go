@@ -281,7 +281,7 @@ func write(w io.Writer, r *results) {
 		row(target, fmt.Sprintf("%.1f MB (%.0f KiB; initial %.0f KiB, unchanged %.0f KiB%s)", mb, kib, res["peak-KiB"], res["unchanged-peak-KiB"], floorNote), status)
 	}
 	fmt.Fprintln(w)
-	fmt.Fprintln(w, "MB = 10^6 bytes; RSS is the larger of the initial and the unchanged pass (getrusage ru_maxrss of the child, KiB); the floor is bench/rssfloor, the bare job in a process of its own, built the same way.")
+	fmt.Fprintln(w, "MB = 10^6 bytes; RSS is the larger of the initial and the unchanged pass (ru_maxrss of the process alone, read by bench/rssrun, KiB); the floor is bench/rssfloor, the bare job in a process of its own, built the same way (static, cgo off, as make package builds the release).")
 }
 
 // thousands formats n with a comma between groups of three digits.
