@@ -187,6 +187,9 @@ func printSettings(w io.Writer, file string, s *config.Settings) error {
 		if len(c.ReloadCommand) > 0 {
 			fmt.Fprintf(&b, "     on renewal:  run %q (timeout %s)\n", c.ReloadCommand, c.ReloadTimeout)
 		}
+		if c.ActivationDelay > 0 {
+			fmt.Fprintf(&b, "     activation:  a new version becomes current %s after its creation in the vault (and not before its nbf)\n", c.ActivationDelay)
+		}
 	}
 	if len(s.Warnings) > 0 {
 		fmt.Fprintf(&b, "\nWarnings:\n")
@@ -212,7 +215,12 @@ func initialSyncText(p config.InitialSyncPolicy) string {
 }
 
 func identityText(id config.Identity) string {
-	if id.ClientID == "" {
+	switch {
+	case id.ObjectID != "":
+		return "user-assigned managed identity with object id " + id.ObjectID + ", token from " + id.Endpoint
+	case id.ResourceID != "":
+		return "user-assigned managed identity " + id.ResourceID + " (by resource id), token from " + id.Endpoint
+	case id.ClientID == "":
 		return "system-assigned managed identity, token from " + id.Endpoint
 	}
 	return "user-assigned managed identity " + id.ClientID + ", token from " + id.Endpoint
@@ -229,6 +237,7 @@ func jsonView(s *config.Settings) map[string]any {
 			"storeName": t.StoreName, "storeLocation": t.Location, "accounts": t.Accounts, "keyExportable": t.KeyExportable,
 			"linkName": t.LinkName, "acls": t.ACLs,
 			"reloadCommand": c.ReloadCommand, "reloadTimeoutInS": int64(c.ReloadTimeout.Seconds()),
+			"activationDelayInS": int64(c.ActivationDelay.Seconds()),
 		})
 	}
 	warnings := make([]string, 0, len(s.Warnings))
@@ -239,8 +248,9 @@ func jsonView(s *config.Settings) map[string]any {
 		"platform": s.Schema.Platform, "version": s.Schema.Version,
 		"pollingIntervalInS": int64(s.PollingInterval.Seconds()),
 		"linkOnRenewal":      s.LinkOnRenewal, "requireInitialSync": s.RequireInitialSync,
-		"initialSync":  map[string]any{"wait": s.InitialSync.Wait, "maxAttempts": s.InitialSync.MaxAttempts},
-		"identity":     map[string]any{"endpoint": s.Identity.Endpoint, "clientId": s.Identity.ClientID},
+		"initialSync": map[string]any{"wait": s.InitialSync.Wait, "maxAttempts": s.InitialSync.MaxAttempts},
+		"identity": map[string]any{"endpoint": s.Identity.Endpoint, "clientId": s.Identity.ClientID,
+			"objectId": s.Identity.ObjectID, "resourceId": s.Identity.ResourceID},
 		"certificates": certs,
 		"warnings":     warnings,
 		// Where the file keeps the settings; the warnings' paths are inside it.

@@ -17,6 +17,7 @@ type certDefaults struct {
 	aclEnabled               bool
 	reloadCommand            []string
 	reloadTimeout            time.Duration
+	activationDelay          time.Duration
 }
 
 // usesObjects reports whether schema s lists certificates as objects.
@@ -48,6 +49,9 @@ func parseCertificates(v any, path string, s Schema, d certDefaults, r *report) 
 		if !ok {
 			continue
 		}
+		if c.URL.Version != "" {
+			c.ActivationDelay = 0 // a pinned version is installed as pinned
+		}
 		key := strings.Join([]string{c.URL.Host, strings.ToLower(c.URL.Name), c.StoreLocation, strings.ToUpper(c.StoreName)}, "|")
 		if first, dup := seen[key]; dup {
 			r.add(p, fmt.Sprintf("watches the same certificate, installed at the same place, as %s", index(path, first)),
@@ -71,7 +75,8 @@ func parseCertificates(v any, path string, s Schema, d certDefaults, r *report) 
 
 // parseCertificate reads one entry of observedCertificates.
 func parseCertificate(item any, path string, s Schema, d certDefaults, r *report) (Certificate, bool) {
-	c := Certificate{StoreName: d.storeName, StoreLocation: d.storeLocation, ReloadCommand: d.reloadCommand, ReloadTimeout: d.reloadTimeout}
+	c := Certificate{StoreName: d.storeName, StoreLocation: d.storeLocation, ReloadCommand: d.reloadCommand, ReloadTimeout: d.reloadTimeout,
+		ActivationDelay: d.activationDelay}
 	if s.Platform == Linux {
 		c.StoreName = ""
 	}
@@ -140,6 +145,7 @@ func parseCertificate(item any, path string, s Schema, d certDefaults, r *report
 		}
 	}
 	parseReload(o, path, &c.ReloadCommand, &c.ReloadTimeout, d.reloadCommand, r)
+	parseActivationDelay(o, path, &c, r)
 	return c, ok
 }
 

@@ -78,7 +78,7 @@ func TestParseRejects(t *testing.T) {
 		{"field name case", win10, sms(`"PollingIntervalInS": "3600", ` + oneCert10),
 			[]string{`secretsManagementSettings.PollingIntervalInS: field "PollingIntervalInS" is not known: field names are case-sensitive. Write "pollingIntervalInS".`}},
 		{"unknown field", win40, sms(oneCert40 + `, "frobnicate": 1`),
-			[]string{`secretsManagementSettings.frobnicate: unknown field "frobnicate". Fields allowed here: pollingIntervalInS, observedCertificates, reloadCommand, reloadTimeoutInS, removeCertificatesOnUninstall, expiryWarningInS, metricsListen.`}},
+			[]string{`secretsManagementSettings.frobnicate: unknown field "frobnicate". Fields allowed here: pollingIntervalInS, observedCertificates, reloadCommand, reloadTimeoutInS, removeCertificatesOnUninstall, expiryWarningInS, metricsListen, activationDelayInS.`}},
 		{"removeCertificatesOnUninstall in a certificate", lin30, sms(`"observedCertificates": [{"url": "https://myvault.vault.azure.net/secrets/c", "removeCertificatesOnUninstall": true}]`),
 			[]string{`observedCertificates[0].removeCertificatesOnUninstall: "removeCertificatesOnUninstall" does not belong in each entry of observedCertificates. Move it to secretsManagementSettings.`}},
 		{"1.0 store fields in 3.0", win30, sms(`"certificateStoreName": "MY", ` + oneCert40),

@@ -41,7 +41,7 @@ func knownFields(s Schema, lv level) []string {
 			f = append(f, "loggingSettings")
 		}
 	case lvAuth:
-		f = []string{"msiEndpoint", "msiClientId"}
+		f = []string{"msiEndpoint", "msiClientId", "msiObjectId"}
 	case lvSMS:
 		f = []string{"pollingIntervalInS", "observedCertificates"}
 		switch {
@@ -54,7 +54,7 @@ func knownFields(s Schema, lv level) []string {
 		case s == Schema{Linux, "3.0"}:
 			f = append(f, "certificateStoreName", "certificateStoreLocation", "linkOnRenewal", "requireInitialSync", "aclEnabled")
 		}
-		f = append(f, "reloadCommand", "reloadTimeoutInS", "removeCertificatesOnUninstall", "expiryWarningInS", "metricsListen") // akvvm extension, every schema
+		f = append(f, "reloadCommand", "reloadTimeoutInS", "removeCertificatesOnUninstall", "expiryWarningInS", "metricsListen", "activationDelayInS") // akvvm extension, every schema
 	case lvCert:
 		switch {
 		case s == Schema{Windows, "3.0"}:
@@ -66,7 +66,7 @@ func knownFields(s Schema, lv level) []string {
 		default:
 			return nil // certificates are URL strings
 		}
-		f = append(f, "reloadCommand", "reloadTimeoutInS") // akvvm extension, every schema
+		f = append(f, "reloadCommand", "reloadTimeoutInS", "activationDelayInS") // akvvm extension, every schema
 	case lvACL:
 		if s.Platform == Linux {
 			f = []string{"user", "group"}

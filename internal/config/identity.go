@@ -18,12 +18,23 @@ func parseIdentity(o *object, path string, s Schema, r *report) Identity {
 		endpointGiven = true
 		id.Endpoint = tokenEndpoint(v, field(path, "msiEndpoint"), r)
 	}
+	var selectors []string
 	if v := o.vals["msiClientId"]; v != nil {
-		id.ClientID = clientID(v, field(path, "msiClientId"), r)
-		if !endpointGiven {
-			r.add(field(path, "msiEndpoint"), "is missing; it is required when msiClientId is given",
-				`Add "msiEndpoint": "`+DefaultIMDSEndpoint+`" (on Azure Arc: "http://localhost:40342/metadata/identity").`)
-		}
+		selectors = append(selectors, "msiClientId")
+		id.ClientID, id.ResourceID = clientID(v, field(path, "msiClientId"), r)
+	}
+	if v := o.vals["msiObjectId"]; v != nil {
+		selectors = append(selectors, "msiObjectId")
+		id.ObjectID = objectID(v, field(path, "msiObjectId"), r)
+	}
+	if len(selectors) > 1 {
+		r.add(field(path, "msiObjectId"), "and msiClientId both select a user-assigned identity; only one may be given",
+			"Keep msiClientId (the identity's Client ID) and remove msiObjectId, or the other way round.")
+		id.ObjectID = ""
+	}
+	if len(selectors) > 0 && !endpointGiven {
+		r.add(field(path, "msiEndpoint"), "is missing; it is required when "+selectors[0]+" is given",
+			`Add "msiEndpoint": "`+DefaultIMDSEndpoint+`" (on Azure Arc: "http://localhost:40342/metadata/identity").`)
 	}
 	return id
 }
@@ -91,19 +102,51 @@ func tokenEndpoint(v any, p string, r *report) string {
 }
 
 // clientID checks msiClientId, the client id of a user-assigned identity.
-func clientID(v any, p string, r *report) string {
+// An ARM resource id of a user-assigned identity is accepted with a
+// warning and returned as resourceID: the identity endpoint takes it as
+// msi_res_id, but the Microsoft extension fails on it.
+func clientID(v any, p string, r *report) (id, resourceID string) {
 	s, ok := r.asString(v, p)
 	if !ok || templateValue(s, p, `"00001111-aaaa-2222-bbbb-3333cccc4444"`, r) {
+		return "", ""
+	}
+	switch {
+	case guidPattern.MatchString(s):
+		return strings.ToLower(s), ""
+	case identityResourcePattern.MatchString(strings.TrimSpace(s)):
+		rid := strings.TrimSuffix(strings.TrimSpace(s), "/")
+		r.warn(p, "is the ARM resource id of a user-assigned identity, not its client id; akvvm asks the identity endpoint for it by resource id (msi_res_id)",
+			"The Microsoft extension fails on a resource id here: write the identity's Client ID (a GUID) in msiClientId, from the identity's Overview page in the portal or az identity show --ids "+rid+" --query clientId -o tsv.")
+		return "", rid
+	case strings.Contains(strings.ToLower(s), "/subscriptions/"):
+		r.add(p, "is an ARM resource id, but not of a user-assigned managed identity (/subscriptions/<id>/resourceGroups/<group>/providers/Microsoft.ManagedIdentity/userAssignedIdentities/<name>)",
+			"Copy the Client ID (a GUID) from the user-assigned identity's Overview page in the portal; a system-assigned identity needs no msiClientId.")
+	default:
+		r.add(p, fmt.Sprintf("%q is not a client id", s),
+			"Copy the Client ID (a GUID such as 00001111-aaaa-2222-bbbb-3333cccc4444) of the user-assigned identity from its Overview page in the portal.")
+	}
+	return "", ""
+}
+
+// identityResourcePattern matches the ARM resource id of a user-assigned
+// identity; ARM ids are case-insensitive.
+var identityResourcePattern = regexp.MustCompile(`(?i)^/subscriptions/[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}/resourcegroups/[^/?#\s]+/providers/microsoft\.managedidentity/userassignedidentities/[^/?#\s]+/?$`)
+
+// objectID checks msiObjectId, the object (principal) id of a
+// user-assigned identity.
+func objectID(v any, p string, r *report) string {
+	s, ok := r.asString(v, p)
+	if !ok || templateValue(s, p, `"aaaa0000-bb11-2222-33cc-444444dddddd"`, r) {
 		return ""
 	}
 	switch {
 	case guidPattern.MatchString(s):
 		return strings.ToLower(s)
 	case strings.Contains(strings.ToLower(s), "/subscriptions/"):
-		r.add(p, "is the resource id of the identity, not its client id", "Copy the Client ID from the identity's Overview page in the portal (a GUID).")
+		r.add(p, "is a resource id, not an object id", "Copy the Object (principal) ID (a GUID) from the identity's Overview page in the portal, or write its Client ID in msiClientId instead.")
 	default:
-		r.add(p, fmt.Sprintf("%q is not a client id", s),
-			"Copy the Client ID (a GUID such as 00001111-aaaa-2222-bbbb-3333cccc4444) of the user-assigned identity from its Overview page in the portal.")
+		r.add(p, fmt.Sprintf("%q is not an object id", s),
+			"Copy the Object (principal) ID (a GUID such as aaaa0000-bb11-2222-33cc-444444dddddd) of the user-assigned identity from its Overview page in the portal.")
 	}
 	return ""
 }

@@ -167,6 +167,10 @@ type Certificate struct {
 	ReloadCommand []string
 	// ReloadTimeout bounds ReloadCommand.
 	ReloadTimeout time.Duration
+	// ActivationDelay is how long after its creation in the vault a new
+	// version may become current (akvvm extension activationDelayInS); a
+	// new version also waits for its nbf. Zero: as soon as it is valid.
+	ActivationDelay time.Duration
 }
 
 // Identity is the managed identity akvvm uses.
@@ -175,6 +179,32 @@ type Identity struct {
 	Endpoint string
 	// ClientID selects a user-assigned identity; empty means the system-assigned one.
 	ClientID string
+	// ObjectID selects a user-assigned identity by its object (principal)
+	// id (msiObjectId); at most one of ClientID, ObjectID and ResourceID is set.
+	ObjectID string
+	// ResourceID selects a user-assigned identity by its ARM resource id,
+	// given by mistake in msiClientId (accepted with a warning).
+	ResourceID string
+}
+
+// UserAssigned reports whether the settings select a user-assigned identity.
+func (id Identity) UserAssigned() bool {
+	return id.ClientID != "" || id.ObjectID != "" || id.ResourceID != ""
+}
+
+// Name names the identity for people: "the system-assigned identity",
+// "user-assigned identity <client id>", "user-assigned identity with object
+// id <id>" or "user-assigned identity <resource id>".
+func (id Identity) Name() string {
+	switch {
+	case id.ClientID != "":
+		return "user-assigned identity " + id.ClientID
+	case id.ObjectID != "":
+		return "user-assigned identity with object id " + id.ObjectID
+	case id.ResourceID != "":
+		return "user-assigned identity " + id.ResourceID
+	}
+	return "the system-assigned identity"
 }
 
 // Logging is KeyVaultForLinux's optional log forwarding (loggingSettings).

@@ -225,6 +225,9 @@ func parseSecretsManagement(o *object, path string, s Schema, out *Settings, r *
 	}
 	out.MetricsListen = metricsListen(o, path, r)
 	d := certDefaults{reloadTimeout: DefaultReloadTimeout}
+	if v := o.vals["activationDelayInS"]; v != nil {
+		d.activationDelay, _ = r.activationDelay(v, field(path, "activationDelayInS"))
+	}
 	switch s.Platform {
 	case Windows:
 		d.storeName, d.storeLocation = DefaultStoreName, DefaultStoreLocation

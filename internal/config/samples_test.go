@@ -58,11 +58,11 @@ func samples(t *testing.T) []sample {
 	}
 	w30 := func(link, sync bool, certs []Certificate) Settings {
 		return Settings{Schema: win30, PollingInterval: time.Hour, LinkOnRenewal: link, RequireInitialSync: sync,
-			InitialSync: InitialSyncPolicy{Wait: sync, MaxAttempts: 25}, Certificates: certs, Identity: Identity{DefaultIMDSEndpoint, userID30}}
+			InitialSync: InitialSyncPolicy{Wait: sync, MaxAttempts: 25}, Certificates: certs, Identity: Identity{Endpoint: DefaultIMDSEndpoint, ClientID: userID30}}
 	}
 	w40 := func(certs []Certificate) Settings {
 		return Settings{Schema: win40, PollingInterval: time.Hour, LinkOnRenewal: true, RequireInitialSync: true,
-			InitialSync: InitialSyncPolicy{Wait: true, MaxAttempts: 25}, Certificates: certs, Identity: Identity{DefaultIMDSEndpoint, userID30}}
+			InitialSync: InitialSyncPolicy{Wait: true, MaxAttempts: 25}, Certificates: certs, Identity: Identity{Endpoint: DefaultIMDSEndpoint, ClientID: userID30}}
 	}
 	exportable := win(t, ekv+"certificate2", "MY", "LocalMachine", "Network Service", "Local Service")
 	exportable.KeyExportable = true
@@ -80,7 +80,7 @@ func samples(t *testing.T) []sample {
 		win(t, ekvcn+"certificate1", "MY", "LocalMachine", "Network Service"),
 		win(t, ekvcn+"certificate2", "MY", "LocalMachine", "Network Service", "Local Service"),
 	}
-	linuxID := Identity{DefaultIMDSEndpoint, userID10}
+	linuxID := Identity{Endpoint: DefaultIMDSEndpoint, ClientID: userID10}
 	return []sample{
 		{file: "win10-schema.json", schema: win10, want: w10(true, linuxID, win10Certs)},
 		{file: "win10-template.json", schema: win10, want: w10(false, imds, win10Certs)},
