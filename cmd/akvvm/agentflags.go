@@ -170,7 +170,8 @@ func wireDepsWith(s *config.Settings, topts transport.Options, log *slog.Logger,
 	if err != nil {
 		return agent.Deps{}, err
 	}
-	cred, err := identity.New(identity.Options{Endpoint: s.Identity.Endpoint, ClientID: s.Identity.ClientID, HTTPClient: imdsHTTP, Logger: log})
+	cred, err := identity.New(identity.Options{Endpoint: s.Identity.Endpoint, ClientID: s.Identity.ClientID, ObjectID: s.Identity.ObjectID,
+		ResourceID: s.Identity.ResourceID, HTTPClient: imdsHTTP, Logger: log})
 	if err != nil {
 		return agent.Deps{}, fmt.Errorf("authenticationSettings: %w", err)
 	}

@@ -16,6 +16,9 @@ type claims struct {
 	OID   string `json:"oid"`
 	TID   string `json:"tid"`
 	Exp   int64  `json:"exp"`
+	// MIRID is the managed identity's ARM resource id (xms_mirid), when
+	// the token carries it.
+	MIRID string `json:"xms_mirid"`
 }
 
 // clientID is the application (client) id: appid in v1 tokens, azp in v2.

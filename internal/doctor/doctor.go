@@ -94,7 +94,7 @@ func newDoctor(rep *Report, opts Options) (*doctor, error) {
 	}
 	s := opts.Settings
 	// One try each: doctor reports the first answer instead of retrying.
-	cred, err := identity.New(identity.Options{Endpoint: s.Identity.Endpoint, ClientID: s.Identity.ClientID,
+	cred, err := identity.New(identity.Options{Endpoint: s.Identity.Endpoint, ClientID: s.Identity.ClientID, ObjectID: s.Identity.ObjectID, ResourceID: s.Identity.ResourceID,
 		HTTPClient: imdsHTTP, Logger: log, MaxRetries: -1})
 	if err != nil {
 		return nil, fmt.Errorf("authenticationSettings: %w", err)
@@ -155,10 +155,7 @@ func Describe(s *config.Settings) string {
 	for _, c := range s.Certificates {
 		vaults[c.URL.Host] = true
 	}
-	id := "the system-assigned identity"
-	if s.Identity.ClientID != "" {
-		id = "user-assigned identity " + s.Identity.ClientID
-	}
+	id := s.Identity.Name()
 	text := fmt.Sprintf("%s, %s in %s, %s", s.Schema, plural(len(s.Certificates), "certificate"), plural(len(vaults), "vault"), id)
 	if n := len(s.Warnings); n > 0 {
 		var ws []string

@@ -45,12 +45,16 @@ func (d *doctor) tokenResult(check, res string, c claims) Result {
 	if c.TID != "" {
 		who += ", tenant " + c.TID
 	}
+	if c.MIRID != "" {
+		who += ", resource id " + c.MIRID
+	}
 	exp := "expiry unknown"
 	if t := c.expires(); !t.IsZero() {
 		exp = fmt.Sprintf("expires %s (in %s)", t.UTC().Format("2006-01-02 15:04:05Z"), short(t.Sub(d.now())))
 	}
 	detail := fmt.Sprintf("%s; audience %s; %s", who, orUnknown(c.Aud), exp)
-	want := d.opts.Settings.Identity.ClientID
+	id := d.opts.Settings.Identity
+	want := id.ClientID
 	switch {
 	case !strings.EqualFold(strings.TrimSuffix(c.Aud, "/"), res):
 		return Result{Outcome: Fail, Check: check, Detail: detail,
@@ -58,6 +62,12 @@ func (d *doctor) tokenResult(check, res string, c claims) Result {
 	case want != "" && c.clientID() != "" && !strings.EqualFold(c.clientID(), want):
 		return Result{Outcome: Fail, Check: check, Detail: detail,
 			Fix: "the token is for client id " + c.clientID() + ", not msiClientId " + want + "; check msiEndpoint and msiClientId"}
+	case id.ObjectID != "" && c.OID != "" && !strings.EqualFold(c.OID, id.ObjectID):
+		return Result{Outcome: Fail, Check: check, Detail: detail,
+			Fix: "the token is for object id " + c.OID + ", not msiObjectId " + id.ObjectID + "; check msiEndpoint and msiObjectId"}
+	case id.ResourceID != "" && c.MIRID != "" && !strings.EqualFold(c.MIRID, id.ResourceID):
+		return Result{Outcome: Fail, Check: check, Detail: detail,
+			Fix: "the token is for identity " + c.MIRID + ", not the resource id in msiClientId " + id.ResourceID + "; check msiEndpoint and msiClientId"}
 	}
 	return Result{Outcome: Pass, Check: check, Detail: detail}
 }

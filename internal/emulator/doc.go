@@ -20,7 +20,9 @@
 //	GET    /secrets                    listSecrets
 //
 // Identity endpoint (HTTP): GET /metadata/identity/oauth2/token with header
-// Metadata: true, api-version, resource and optionally client_id or object_id.
+// Metadata: true, api-version, resource and optionally one of client_id,
+// object_id (ObjectID) or msi_res_id (ResourceID); an unknown one is a 400
+// "Identity not found", as IMDS answers.
 //
 // Admin API (HTTPS, any host, JSON; mirrored by Emulator methods and AdminClient):
 //

@@ -3,6 +3,7 @@ package emulator
 import (
 	"crypto/subtle"
 	"net/http"
+	"net/url"
 	"strconv"
 	"strings"
 	"time"
@@ -67,7 +68,8 @@ func (e *Emulator) serveToken(w http.ResponseWriter, r *http.Request, rec *reque
 		writeIMDSError(w, http.StatusBadRequest, "invalid_request", "Required query variable 'resource' is missing")
 		return
 	}
-	clientID, ok := e.selectIdentity(w, q.Get("client_id"), q.Get("object_id"), q.Get("msi_res_id"))
+	clientID, selector, ok := e.selectIdentity(w, q)
+	rec.selector = selector
 	if !ok {
 		return
 	}
@@ -75,8 +77,11 @@ func (e *Emulator) serveToken(w http.ResponseWriter, r *http.Request, rec *reque
 	life := e.cfg.TokenLifetime
 	claims := tokenClaims{
 		Aud: normaliseResource(resource), Iss: "https://sts.windows.net/" + e.cfg.Tenant + "/",
-		AppID: clientID, OID: objectID(clientID), TID: e.cfg.Tenant,
+		AppID: clientID, OID: ObjectID(clientID), TID: e.cfg.Tenant,
 		IAT: now.Unix(), NBF: now.Unix(), EXP: now.Add(life).Unix(),
+	}
+	if clientID != SystemAssignedClientID {
+		claims.MIRID = ResourceID(clientID)
 	}
 	tok, err := e.signer.sign(claims)
 	if err != nil {
@@ -91,27 +96,28 @@ func (e *Emulator) serveToken(w http.ResponseWriter, r *http.Request, rec *reque
 	})
 }
 
-// selectIdentity picks the identity a token request names, or writes IMDS's 400.
-func (e *Emulator) selectIdentity(w http.ResponseWriter, clientID, objID, resID string) (string, bool) {
-	notFound := func() (string, bool) {
-		writeIMDSError(w, http.StatusBadRequest, "invalid_request", "Identity not found")
-		return "", false
+// selectIdentity picks the identity a token request names by client_id,
+// object_id or msi_res_id (at most one of them), or writes IMDS's 400. It
+// returns the client id and the query parameter that selected it ("" for
+// the system-assigned identity).
+func (e *Emulator) selectIdentity(w http.ResponseWriter, q url.Values) (clientID, selector string, ok bool) {
+	var given []string
+	for _, p := range []string{"client_id", "object_id", "msi_res_id"} {
+		if q.Get(p) != "" {
+			given = append(given, p)
+		}
 	}
-	switch {
-	case clientID != "":
-		if !e.hasIdentity(clientID) {
-			return notFound()
+	if len(given) > 1 {
+		writeIMDSError(w, http.StatusBadRequest, "invalid_request", "Only one of client_id, object_id and msi_res_id may be given; the request has "+strings.Join(given, ", "))
+		return "", strings.Join(given, ","), false
+	}
+	if len(given) == 1 {
+		selector = given[0]
+		if id, found := e.findIdentity(selector, q.Get(selector)); found {
+			return id, selector, true
 		}
-		return strings.ToLower(clientID), true
-	case objID != "":
-		for _, id := range e.Identities() {
-			if strings.EqualFold(objectID(id), objID) {
-				return id, true
-			}
-		}
-		return notFound()
-	case resID != "":
-		return notFound()
+		writeIMDSError(w, http.StatusBadRequest, "invalid_request", "Identity not found")
+		return "", selector, false
 	}
 	if e.cfg.NoSystemIdentity {
 		if len(e.Identities()) == 0 {
@@ -120,9 +126,27 @@ func (e *Emulator) selectIdentity(w http.ResponseWriter, clientID, objID, resID 
 			writeIMDSError(w, http.StatusBadRequest, "invalid_request",
 				"Multiple user assigned identities exist, please specify the clientId / resourceId of the identity in the token request")
 		}
-		return "", false
+		return "", "", false
 	}
-	return SystemAssignedClientID, true
+	return SystemAssignedClientID, "", true
+}
+
+// findIdentity returns the client id of the identity whose client id,
+// object id or resource id (by selector) is value. The system-assigned
+// identity has no resource id of its own kind.
+func (e *Emulator) findIdentity(selector, value string) (string, bool) {
+	if selector == "client_id" {
+		return strings.ToLower(value), e.hasIdentity(value)
+	}
+	for _, id := range e.Identities() {
+		switch {
+		case selector == "object_id" && strings.EqualFold(ObjectID(id), value):
+			return id, true
+		case selector == "msi_res_id" && id != SystemAssignedClientID && strings.EqualFold(ResourceID(id), value):
+			return id, true
+		}
+	}
+	return "", false
 }
 
 // arcAuthorised runs Azure Arc's key-file challenge.

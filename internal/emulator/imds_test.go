@@ -2,8 +2,10 @@ package emulator
 
 import (
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
+	"net/url"
 	"os"
 	"strings"
 	"testing"
@@ -49,13 +51,18 @@ func TestIMDS(t *testing.T) {
 	}{
 		{"system-assigned", vault, md, 200, "", "", SystemAssignedClientID},
 		{"user-assigned by client id", vault + "&client_id=" + user, md, 200, "", "", user},
-		{"user-assigned by object id", vault + "&object_id=" + objectID(user), md, 200, "", "", user},
+		{"user-assigned by object id", vault + "&object_id=" + ObjectID(user), md, 200, "", "", user},
 		{"no metadata header", vault, nil, 400, "invalid_request", "Required metadata header not specified", ""},
 		{"metadata header not true", vault, map[string]string{"Metadata": "yes"}, 400, "invalid_request", "Required metadata header not specified", ""},
 		{"missing api-version", "resource=https%3A%2F%2Fvault.azure.net", md, 400, "invalid_request", "", ""},
 		{"missing resource", "api-version=2018-02-01", md, 400, "invalid_request", "", ""},
 		{"unknown client id", vault + "&client_id=00000000-0000-0000-0000-000000000000", md, 400, "invalid_request", "Identity not found", ""},
 		{"unknown resource id", vault + "&msi_res_id=/subscriptions/x", md, 400, "invalid_request", "Identity not found", ""},
+		{"user-assigned by resource id", vault + "&msi_res_id=" + url.QueryEscape(ResourceID(user)), md, 200, "", "", user},
+		{"resource id in another case", vault + "&msi_res_id=" + url.QueryEscape(strings.ToUpper(ResourceID(user))), md, 200, "", "", user},
+		{"unknown object id", vault + "&object_id=00000000-0000-0000-0000-000000000000", md, 400, "invalid_request", "Identity not found", ""},
+		{"resource id of the system-assigned identity", vault + "&msi_res_id=" + url.QueryEscape(ResourceID(SystemAssignedClientID)), md, 400, "invalid_request", "Identity not found", ""},
+		{"two selectors", vault + "&client_id=" + user + "&object_id=" + ObjectID(user), md, 400, "invalid_request", "Only one of client_id, object_id and msi_res_id may be given; the request has client_id, object_id", ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -86,6 +93,9 @@ func TestIMDS(t *testing.T) {
 			claims, err := e.signer.verify(raw["access_token"].(string), clock.Now())
 			if err != nil || claims.AppID != tt.wantClient || claims.Aud != "https://vault.azure.net" || claims.TID != DefaultTenant || claims.EXP != clock.Now().Add(90*time.Second).Unix() {
 				t.Errorf("claims = %+v, %v", claims, err)
+			}
+			if wantMIRID := ResourceID(tt.wantClient); tt.wantClient == SystemAssignedClientID && claims.MIRID != "" || tt.wantClient != SystemAssignedClientID && claims.MIRID != wantMIRID {
+				t.Errorf("xms_mirid = %q", claims.MIRID)
 			}
 		})
 	}
@@ -132,5 +142,31 @@ func TestIMDSArc(t *testing.T) {
 	status, _, _ = imdsGet(t, e, q, map[string]string{"Metadata": "true", "Authorization": "Basic wrong"})
 	if status != http.StatusUnauthorized {
 		t.Errorf("request with a wrong key = %d, want 401", status)
+	}
+}
+
+// The request log names the query parameter that selected the identity,
+// never its value or the rest of the query.
+func TestIMDSRequestLogNamesTheSelector(t *testing.T) {
+	const user = "99999999-8888-4777-8666-555555555555"
+	e := startEmulator(t, Config{})
+	if err := e.AddIdentity(user); err != nil {
+		t.Fatal(err)
+	}
+	const vault = "api-version=2018-02-01&resource=https%3A%2F%2Fvault.azure.net"
+	md := map[string]string{"Metadata": "true"}
+	for _, q := range []string{"", "&client_id=" + user, "&object_id=" + ObjectID(user), "&msi_res_id=" + url.QueryEscape(ResourceID(user)), "&object_id=" + ObjectID("x")} {
+		imdsGet(t, e, vault+q, md)
+	}
+	var got []string
+	for _, r := range e.Requests() {
+		got = append(got, fmt.Sprintf("%s %d %s %s", r.Op, r.Status, r.Selector, r.ClientID))
+	}
+	want := []string{
+		"token 200  " + SystemAssignedClientID, "token 200 client_id " + user, "token 200 object_id " + user,
+		"token 200 msi_res_id " + user, "token 400 object_id ",
+	}
+	if strings.Join(got, "\n") != strings.Join(want, "\n") {
+		t.Errorf("request log:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
 	}
 }

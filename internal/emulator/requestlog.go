@@ -23,6 +23,11 @@ type Request struct {
 	// ClientID is the authenticated identity (vault requests) or the identity
 	// a token was issued to (token requests).
 	ClientID string `json:"clientId,omitempty"`
+	// Selector is the query parameter that named the identity of a token
+	// request (client_id, object_id or msi_res_id; several joined by
+	// commas when a request named more than one); empty for the
+	// system-assigned identity. Never its value.
+	Selector string `json:"selector,omitempty"`
 }
 
 // Counter is the number of requests for one operation and vault.

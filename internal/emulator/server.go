@@ -109,6 +109,9 @@ func hostName(hostport string) string {
 // requestRecord collects what the request log keeps about one request.
 type requestRecord struct {
 	vault, op, clientID string
+	// selector is the query parameter that named the identity of a token
+	// request: client_id, object_id or msi_res_id.
+	selector string
 }
 
 // finish logs and counts a request.
@@ -121,8 +124,9 @@ func (e *Emulator) finish(r *http.Request, sw *statusWriter, rec *requestRecord,
 		Path:     r.URL.Path,
 		Status:   sw.status,
 		ClientID: rec.clientID,
+		Selector: rec.selector,
 	}
 	e.reqlog.add(entry)
 	e.log.Debug("emulator request", "vault", entry.Vault, "op", entry.Op, "method", entry.Method,
-		"path", entry.Path, "status", entry.Status, "client_id", entry.ClientID, "duration", time.Since(start))
+		"path", entry.Path, "status", entry.Status, "client_id", entry.ClientID, "selector", entry.Selector, "duration", time.Since(start))
 }

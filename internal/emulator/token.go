@@ -25,6 +25,9 @@ type tokenClaims struct {
 	IAT   int64  `json:"iat"`
 	NBF   int64  `json:"nbf"`
 	EXP   int64  `json:"exp"`
+	// MIRID is the resource id of a user-assigned identity, as Entra ID
+	// puts it in managed-identity tokens.
+	MIRID string `json:"xms_mirid,omitempty"`
 }
 
 type tokenHeader struct {
@@ -97,11 +100,24 @@ func (s tokenSigner) verify(tok string, now time.Time) (tokenClaims, error) {
 	return c, nil
 }
 
-// objectID derives a stable object id (GUID form) for a client id.
-func objectID(clientID string) string {
+// ObjectID is the emulator's object (principal) id of the identity with
+// clientID: a stable GUID derived from it. Token requests may name the
+// identity by it (object_id).
+func ObjectID(clientID string) string {
 	sum := sha256.Sum256([]byte("akvvm-emulator-oid:" + strings.ToLower(clientID)))
 	h := hex.EncodeToString(sum[:16])
 	return h[0:8] + "-" + h[8:12] + "-" + h[12:16] + "-" + h[16:20] + "-" + h[20:32]
+}
+
+// EmulatorSubscription is the subscription of the emulator's identities'
+// resource ids.
+const EmulatorSubscription = "5a5e0000-0000-4000-8000-0000000000e1"
+
+// ResourceID is the ARM resource id of the user-assigned identity with
+// clientID in the emulator. Token requests may name the identity by it
+// (msi_res_id, compared without regard to case, as ARM does).
+func ResourceID(clientID string) string {
+	return "/subscriptions/" + EmulatorSubscription + "/resourceGroups/akvvm-emulator/providers/Microsoft.ManagedIdentity/userAssignedIdentities/" + strings.ToLower(clientID)
 }
 
 // normaliseResource trims the trailing slash of a resource (token audience).

@@ -29,6 +29,13 @@ type Options struct {
 	// ClientID selects a user-assigned identity (msiClientId); empty means
 	// the system-assigned identity.
 	ClientID string
+	// ObjectID selects a user-assigned identity by its object (principal)
+	// id (msiObjectId), sent as object_id.
+	ObjectID string
+	// ResourceID selects a user-assigned identity by its ARM resource id,
+	// sent as msi_res_id. At most one of ClientID, ObjectID and ResourceID
+	// may be set.
+	ResourceID string
 	// HTTPClient sends the requests; nil means a client without proxy (IMDS
 	// must not be reached through a proxy) and a one-minute timeout.
 	HTTPClient *http.Client
@@ -50,7 +57,7 @@ type Options struct {
 // concurrent use.
 type Credential struct {
 	endpoint   *url.URL
-	clientID   string
+	selector   selector
 	client     *http.Client
 	now        func() time.Time
 	sleep      func(ctx context.Context, d time.Duration) error
@@ -94,9 +101,13 @@ func New(opts Options) (*Credential, error) {
 	if err != nil {
 		return nil, fmt.Errorf("identity: %w", err)
 	}
+	sel, err := selectorOf(opts)
+	if err != nil {
+		return nil, fmt.Errorf("identity: %w", err)
+	}
 	c := &Credential{
 		endpoint:   u,
-		clientID:   opts.ClientID,
+		selector:   sel,
 		client:     opts.HTTPClient,
 		now:        opts.Clock,
 		sleep:      opts.Sleep,
@@ -136,10 +147,7 @@ func New(opts Options) (*Credential, error) {
 // Describe names the identity and endpoint, for errors and status, such as
 // "user-assigned identity 1234 at http://169.254.169.254/metadata/identity/oauth2/token".
 func (c *Credential) Describe() string {
-	if c.clientID == "" {
-		return "system-assigned identity at " + c.endpoint.String()
-	}
-	return "user-assigned identity " + c.clientID + " at " + c.endpoint.String()
+	return c.selector.describe() + " at " + c.endpoint.String()
 }
 
 // GetToken returns a token for the one scope in o, from the cache while it

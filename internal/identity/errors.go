@@ -90,13 +90,17 @@ func limitText(s string, n int) string {
 }
 
 // responseHint suggests what to check after an error answer.
-func responseHint(status int, code, clientID string, challenged bool) string {
+func responseHint(status int, code, field string, challenged bool) string {
 	switch {
 	case status == http.StatusBadRequest && code == "bad_request_102":
 		return "The endpoint did not receive the Metadata: true header akvvm sends; IMDS must be reached directly, not through a proxy"
 	case status == http.StatusBadRequest && code == "invalid_resource":
 		return "Microsoft Entra ID does not know the resource; check the vault URL belongs to a known Azure cloud"
-	case status == http.StatusBadRequest && clientID != "":
+	case status == http.StatusBadRequest && field == "msiObjectId":
+		return "Check msiObjectId is the object (principal) id of a user-assigned identity assigned to this machine"
+	case status == http.StatusBadRequest && field == resourceIDField:
+		return "Check msiClientId's resource id names a user-assigned identity assigned to this machine (better: write that identity's client id there)"
+	case status == http.StatusBadRequest && field != "":
 		return "Check msiClientId is the client id of a user-assigned identity assigned to this machine"
 	case status == http.StatusBadRequest:
 		return "Check this machine has a system-assigned identity; if it has only user-assigned identities, set msiClientId to one of their client ids"

@@ -141,7 +141,7 @@ func (c *Credential) attempt(ctx context.Context, resource string) result {
 			Code:        code,
 			Description: desc,
 			Attempts:    1,
-			Hint:        responseHint(resp.StatusCode, code, c.clientID, challenged),
+			Hint:        responseHint(resp.StatusCode, code, c.selector.field, challenged),
 		},
 	}
 }
@@ -152,8 +152,8 @@ func (c *Credential) send(ctx context.Context, resource, apiVersion, authorizati
 	q := u.Query()
 	q.Set("api-version", apiVersion)
 	q.Set("resource", resource)
-	if c.clientID != "" {
-		q.Set("client_id", c.clientID)
+	if c.selector.param != "" {
+		q.Set(c.selector.param, c.selector.value)
 	}
 	u.RawQuery = q.Encode()
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u.String(), nil)
