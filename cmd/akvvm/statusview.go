@@ -26,6 +26,11 @@ func printStatusTable(w io.Writer, s agent.Status, now time.Time) error {
 			fmt.Fprintf(w, "WARNING %s: %s\n", c.Key, c.ValidityWarning)
 		}
 	}
+	for _, c := range s.Certificates {
+		if c.Pending != "" {
+			fmt.Fprintf(w, "PENDING %s: %s\n", c.Key, c.Pending)
+		}
+	}
 	if !s.Started.IsZero() {
 		fmt.Fprintf(w, "Agent started: %s (%s); status written %s\n", s.Started.UTC().Format(time.RFC3339), ago(s.Started, now), ago(s.Updated, now))
 	}

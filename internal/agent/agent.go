@@ -158,8 +158,12 @@ const batchWindow = time.Minute
 // early, so that it does not wait behind a pass of another certificate
 // whose attempt takes its whole budget; that keeps the InitialSyncBound.
 // It never joins before half its wait has passed or before a Retry-After.
-// Other retries keep their back-off exactly.
+// Other retries keep their back-off exactly, and the release of a held
+// version is checked at its time, never before.
 func dueAt(st *CertStatus) time.Time {
+	if !st.PendingUntil.IsZero() && st.NextCheck.Equal(st.PendingUntil) {
+		return st.NextCheck // a release is checked at its time, never before
+	}
 	if st.Attempts > 0 && !st.Installed() && !st.Fatal && !st.NextCheck.IsZero() {
 		half := st.LastCheck.Add(max(st.NextCheck.Sub(st.LastCheck), 0) / 2)
 		return later(later(st.NextCheck.Add(-AttemptBudget), half), st.retryNotBefore)
@@ -450,9 +454,10 @@ func (a *Agent) record(spec Spec, c CertSpec, start time.Time, res result, err e
 		st.Notice = res.notice // a sync that failed before looking keeps the last notice
 	}
 	a.judgeValidity(spec, c, st, res, now, err != nil)
+	a.notePending(c, st, res, now)
 	if err == nil {
 		st.LastSuccess, st.Attempts, st.LastError, st.Cause, st.HTTPStatus, st.ErrorCode, st.Fatal = now, 0, "", "", 0, "", false
-		st.NextCheck = now.Add(jitter(spec.Interval, a.rand))
+		st.NextCheck = byRelease(st, now.Add(jitter(spec.Interval, a.rand)))
 		return
 	}
 	st.Attempts++
@@ -494,6 +499,9 @@ func (a *Agent) record(spec Spec, c CertSpec, start time.Time, res result, err e
 	}
 	if st.Installed() {
 		st.NextCheck = now.Add(retryDelay(delay, retryAfter, a.rand))
+	}
+	if retryAfter <= 0 {
+		st.NextCheck = byRelease(st, st.NextCheck)
 	}
 	a.log.Warn("certificate sync failed", "certificate", c.Key(), "attempt", st.Attempts,
 		"nextCheck", st.NextCheck, "error", st.LastError)
@@ -606,10 +614,13 @@ const (
 // certificates it still names every cause (up to summaryGroups) whole.
 func phase(spec Spec, certs []CertStatus) (Phase, string) {
 	var installed int
-	var fatal, pending, checking, unchecked, notices, expiring []CertStatus
+	var fatal, pending, checking, unchecked, notices, expiring, held, releasing []CertStatus
 	for _, c := range certs {
 		if c.Notice != "" {
 			notices = append(notices, c)
+		}
+		if c.Pending != "" && c.Installed() {
+			held = append(held, c)
 		}
 		if c.ValidityWarning != "" {
 			expiring = append(expiring, c)
@@ -623,6 +634,8 @@ func phase(spec Spec, certs []CertStatus) (Phase, string) {
 			pending = append(pending, c)
 		case !c.CheckingSince.IsZero():
 			checking = append(checking, c)
+		case c.Pending != "":
+			releasing = append(releasing, c)
 		default:
 			unchecked = append(unchecked, c)
 		}
@@ -635,12 +648,18 @@ func phase(spec Spec, certs []CertStatus) (Phase, string) {
 	if len(expiring) > 0 {
 		summary += "; warning: " + Summarise(expiring, func(c CertStatus) string { return c.ValidityWarning }, false)
 	}
+	if len(held) > 0 {
+		summary += "; " + Summarise(held, func(c CertStatus) string { return c.Pending }, false)
+	}
 	var waiting []string
 	if len(pending) > 0 {
 		waiting = append(waiting, Summarise(pending, func(c CertStatus) string { return c.CauseText() }, true)+retrying(pending))
 	}
 	if len(checking) > 0 {
 		waiting = append(waiting, Summarise(checking, func(CertStatus) string { return "first check in flight" }, true))
+	}
+	if len(releasing) > 0 {
+		waiting = append(waiting, Summarise(releasing, func(c CertStatus) string { return c.Pending }, false))
 	}
 	if len(unchecked) > 0 {
 		waiting = append(waiting, Summarise(unchecked, func(CertStatus) string { return "not checked yet" }, false))

@@ -32,6 +32,8 @@ func SpecFromSettings(s *config.Settings) Spec {
 			URL:           c.URL.String(),
 			PinnedVersion: c.URL.Version,
 			Target:        s.Target(c),
+
+			ActivationDelay: c.ActivationDelay,
 		}
 		if len(c.ReloadCommand) > 0 {
 			cs.Reload = &Hook{Command: c.ReloadCommand, Timeout: c.ReloadTimeout}

@@ -43,6 +43,8 @@ type result struct {
 	// warned names the installed versions whose install logged a WARN
 	// because they were outside their validity.
 	warned map[string]bool
+	// pending are the newer versions held until their release.
+	pending pending
 }
 
 // syncCert converges one certificate to the vault's truth: it lists the
@@ -76,8 +78,12 @@ func (a *Agent) syncCert(ctx context.Context, spec Spec, c CertSpec) (result, er
 	netCtx, cancel := a.withTimeout(ctx, AttemptBudget)
 	defer cancel()
 	v, err := a.look(netCtx, spec, c, installed, gone)
+	res.pending = v.pending
 	if err != nil {
 		return res, err
+	}
+	if len(v.wanted) == 0 {
+		return res, nil // a first install waits for the release of a held version
 	}
 	p := decide(installed, v.wanted, v.withdrawn, spec.Keep, c.Target.LinkOnRenewal)
 	p.forget(gone)
@@ -273,6 +279,9 @@ type view struct {
 	usable []keyvault.Version
 	// pre is the current version's secret, already downloaded.
 	pre *keyvault.Secret
+	// pending are the newer versions held until their release; wanted is
+	// empty when nothing is installed and every usable version is held.
+	pending pending
 }
 
 // look asks the vault what should be installed. A pinned version is
@@ -305,15 +314,19 @@ func (a *Agent) look(ctx context.Context, spec Spec, c CertSpec, installed []sto
 	if err != nil {
 		return view{}, err
 	}
+	all, held := holdBack(all, versions, installed, c.ActivationDelay, now)
+	if len(all) == 0 && len(held) > 0 && len(installed) == 0 {
+		return view{pending: held}, nil
+	}
 	if len(all) == 0 {
 		err := &syncError{kind: kindNoUsable, permanent: true, err: fmt.Errorf(
 			"secret %s has no enabled, currently valid version (%d listed): enable a version or check its activation and expiry dates", c.Name, len(versions))}
 		if len(installed) > 0 {
-			return view{}, keptError(err, installed, "nothing usable remains")
+			return view{pending: held}, keptError(err, installed, "nothing usable remains")
 		}
 		return view{}, err
 	}
-	v := view{wanted: all[:min(max(spec.Versions, 1), len(all))], withdrawn: withdrawals(installed, versions, all[0], now)}
+	v := view{wanted: all[:min(max(spec.Versions, 1), len(all))], withdrawn: held.notWithdrawn(withdrawals(installed, versions, all[0], now)), pending: held}
 	for _, u := range all {
 		if has(u.Version) {
 			v.usable = append(v.usable, u)
@@ -340,7 +353,7 @@ func (a *Agent) firstInstall(ctx context.Context, spec Spec, c CertSpec, install
 		}
 		return nil, classify(err)
 	}
-	if secret.Version.Version == "" || !secret.Version.Usable(a.clock.Now()) {
+	if now := a.clock.Now(); secret.Version.Version == "" || !secret.Version.Usable(now) || !released(secret.Version, c.ActivationDelay, now) {
 		return nil, nil
 	}
 	return secret, nil

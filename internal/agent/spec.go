@@ -61,6 +61,9 @@ type CertSpec struct {
 	// ID tells apart two entries observing the same secret (for example
 	// into two stores); empty means vault/name is unique.
 	ID string
+	// ActivationDelay is how long after its creation a new version may
+	// become current (activationDelayInS); it also waits for its nbf.
+	ActivationDelay time.Duration
 }
 
 // Key identifies the certificate in state and status: ID when set, else

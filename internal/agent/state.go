@@ -59,6 +59,13 @@ type CertStatus struct {
 	// 30 days or a third of its lifetime) while the vault offers no newer
 	// usable version, has expired, or is not valid yet, with the date.
 	ValidityWarning string `json:"validityWarning,omitempty"`
+	// Pending says which newer versions the vault offers that may not
+	// become current yet (their nbf, or activationDelayInS since their
+	// creation, is ahead) and until when: "version X pending until T (…)".
+	Pending string `json:"pending,omitempty"`
+	// PendingUntil is the earliest release of a pending version; the
+	// certificate is checked again then.
+	PendingUntil time.Time `json:"pendingUntil,omitzero"`
 	// HookError is the last failure of the reload command; the install stands.
 	HookError string `json:"hookError,omitempty"`
 	// Fatal marks a failure that ended the initial sync.

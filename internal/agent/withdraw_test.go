@@ -554,7 +554,11 @@ func TestNewerVersionNotYetValidIsNotCalledWithdrawn(t *testing.T) {
 	h.addVersion(t, "v2", 0)
 	h.src.edit("web", "v2", func(v *keyvault.Version) { v.NotBefore = h.clock.Now().Add(time.Hour) })
 	st := a.SyncOnce(context.Background())
-	if n := st.Certificates[0].Notice; !strings.HasPrefix(n, "newer version not used: v2 (not valid before") || strings.Contains(n, "withdrawn") {
-		t.Errorf("notice %q", n)
+	c := st.Certificates[0]
+	if n := c.Notice; strings.Contains(n, "withdrawn") || strings.Contains(n, "v2") {
+		t.Errorf("notice %q; v2 is pending, neither withdrawn nor unused", n)
+	}
+	if !strings.HasPrefix(c.Pending, "version v2 pending until ") || !strings.Contains(c.Pending, "(not valid before ") {
+		t.Errorf("pending %q", c.Pending)
 	}
 }

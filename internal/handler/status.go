@@ -157,6 +157,10 @@ func certSubStatus(c agent.CertStatus) SubStatus {
 		sub.state = "not installed yet"
 		parts = append(parts, fmt.Sprintf("not installed yet; attempt %d failed: %s", c.Attempts, c.LastError))
 		causes = append(causes, c.CauseText())
+	case !c.Installed() && c.Pending != "" && c.CheckingSince.IsZero():
+		sub.Status = StatusTransitioning
+		sub.state = "waiting for the release of a pending version"
+		causes = append(causes, c.Pending)
 	case !c.Installed() && c.CheckingSince.IsZero():
 		sub.Status = StatusTransitioning
 		sub.state = "not checked yet"
@@ -164,6 +168,9 @@ func certSubStatus(c agent.CertStatus) SubStatus {
 	case !c.Installed():
 		sub.Status = StatusTransitioning
 		sub.state = "first check in flight"
+	}
+	if c.Pending != "" {
+		parts = append(parts, c.Pending)
 	}
 	if !c.CheckingSince.IsZero() {
 		parts = append(parts, checking(c))
