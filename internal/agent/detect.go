@@ -441,11 +441,13 @@ func (a *Agent) detection(spec Spec) []VaultDetection {
 	return out
 }
 
-// joinVaultWide adds to due the certificates of its vault-wide vaults
-// that fall due within a fifth of the interval: the pass lists their vault
-// anyway, so checking them now costs nothing more, and the vault's
-// certificates keep sharing one listing per interval instead of one per
-// pass of the few that the jitter put together.
+// joinVaultWide adds to due every healthy installed certificate of its
+// vault-wide vaults that falls due within the interval: the pass lists
+// their vault anyway, so checking them now costs no request more, and the
+// vault's certificates then share one listing per interval instead of one
+// per pass of the few that the jitter put together. Checked together, they
+// fall due together again at the earliest of their jittered next checks:
+// each is checked a little more often than the interval (about 10 %).
 func (a *Agent) joinVaultWide(spec Spec, due []CertSpec) []CertSpec {
 	d := &a.detect
 	d.mu.Lock()
@@ -473,7 +475,7 @@ func (a *Agent) joinVaultWide(spec Spec, due []CertSpec) []CertSpec {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	now := a.clock.Now()
-	window := spec.Interval / 5
+	window := spec.Interval
 	for _, c := range spec.Certificates {
 		if in[c.Key()] || c.PinnedVersion != "" || !listed[vaultKey(c.VaultURL)] {
 			continue
