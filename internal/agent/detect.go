@@ -278,7 +278,9 @@ func (a *Agent) listVersions(ctx context.Context, spec Spec, c CertSpec, install
 // readVault reads the vault's secret listing for the pass when choose
 // says so, keeping the items of the due secrets. A failed listing leaves
 // the vault per-secret for the pass; the checks go on and fail, or not,
-// on their own.
+// on their own. The listing gets at most half of what is left of the
+// check's budget, so a listing that never answers still leaves the
+// version listing time to name its own cause (or to succeed).
 func (a *Agent) readVault(ctx context.Context, pv *passVault) {
 	d := &a.detect
 	now := a.clock.Now()
@@ -288,6 +290,11 @@ func (a *Agent) readVault(ctx context.Context, pv *passVault) {
 	d.mu.Unlock()
 	if !pv.choice.list {
 		return
+	}
+	if deadline, ok := ctx.Deadline(); ok {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, time.Until(deadline)/2)
+		defer cancel()
 	}
 	items := make(map[string]secretAttrs, len(pv.names))
 	l, err := a.deps.Source.ListSecrets(ctx, pv.url, pv.choice.maxPages, func(page []keyvault.SecretItem) {

@@ -368,3 +368,40 @@ func TestFailedVaultListingKeepsChecksPerSecret(t *testing.T) {
 		t.Errorf("after the vault listing recovered: %d version listings and %d pages, want 0 and 1", lists, pages)
 	}
 }
+
+// silentList is a vault that lists versions but never answers the listing
+// of its secrets.
+type silentList struct{ *fakeSource }
+
+// Versions answers while the call's context lasts, as a vault does.
+func (s silentList) Versions(ctx context.Context, vaultURL, name string) ([]keyvault.Version, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, keyvault.NewError("list versions of", vaultURL, name, "", err)
+	}
+	return s.fakeSource.Versions(ctx, vaultURL, name)
+}
+
+func (silentList) ListSecrets(ctx context.Context, vaultURL string, _ int, _ func([]keyvault.SecretItem)) (keyvault.Listing, error) {
+	<-ctx.Done()
+	return keyvault.Listing{}, keyvault.NewError("list the secrets", vaultURL, "", "", &keyvault.TimeoutError{Connected: true, Err: ctx.Err(), Check: true})
+}
+
+// A vault listing that never answers gets half the check's budget: the
+// versions are still listed in the other half, and no certificate fails
+// because of the vault listing.
+func TestSilentVaultListingLeavesTimeForTheVersions(t *testing.T) {
+	h := vaultHarness(t, []string{"web", "b", "c"}, 1)
+	a := h.agent(t, func(d *Deps) { d.Source = silentList{h.src}; d.Clock = quickBudgetClock{} })
+	a.SyncOnce(context.Background())
+	a.SyncOnce(context.Background()) // versions listed, costs known
+	l0, _ := h.src.counts()
+	st := a.SyncOnce(context.Background())
+	for _, c := range st.Certificates {
+		if c.LastError != "" {
+			t.Errorf("%s failed: %s", c.Key, c.LastError)
+		}
+	}
+	if l1, _ := h.src.counts(); l1-l0 != 3 {
+		t.Errorf("%d version listings, want 3", l1-l0)
+	}
+}
