@@ -31,6 +31,9 @@ type agentFlags struct {
 	logJSON    bool
 	net        netFlags
 	metrics    metricsFlags
+	// fullRecheck shortens the full listing period of change detection
+	// (tests only; hidden).
+	fullRecheck time.Duration
 	// log, when set, replaces the logger of the flags (the Windows service
 	// logs to a file).
 	log *slog.Logger
@@ -48,6 +51,8 @@ func (f *agentFlags) register(fs *pflag.FlagSet) {
 	fs.StringVar(&f.logLevel, "log-level", "info", "log level: debug, info, warn or error")
 	fs.BoolVar(&f.logJSON, "log-json", false, "write logs as JSON lines")
 	f.net.register(fs)
+	fs.DurationVar(&f.fullRecheck, "full-recheck", 0, "TEST ONLY: list every secret's versions in full at least this often under the vault-wide change detection (default 24h)")
+	_ = fs.MarkHidden("full-recheck")
 }
 
 // logger returns the slog logger the flags ask for, writing to stderr.
@@ -144,6 +149,7 @@ func (f *agentFlags) build(s *config.Settings, log *slog.Logger, progress func(d
 		deps.Verify.ExtraRoots = roots
 	}
 	deps.StatusFile = filepath.Join(f.stateDir, statusFileName)
+	deps.FullRecheck = f.fullRecheck
 	deps.Progress = progress
 	return agent.New(agent.SpecFromSettings(s), deps)
 }

@@ -34,6 +34,9 @@ func printStatusTable(w io.Writer, s agent.Status, now time.Time) error {
 	if !s.Started.IsZero() {
 		fmt.Fprintf(w, "Agent started: %s (%s); status written %s\n", s.Started.UTC().Format(time.RFC3339), ago(s.Started, now), ago(s.Updated, now))
 	}
+	for _, d := range s.Detection {
+		fmt.Fprintf(w, "Change detection in %s: %s\n", d.Vault, detectionLine(d))
+	}
 	if !s.LastKnownSince.IsZero() {
 		fmt.Fprintf(w, "LAST KNOWN: rows marked * are what the previous run knew (written %s, %s); this process has not finished checking them\n",
 			s.LastKnownSince.UTC().Format(time.RFC3339), ago(s.LastKnownSince, now))
@@ -51,6 +54,15 @@ func printStatusTable(w io.Writer, s agent.Status, now time.Time) error {
 			lastCheck(c, now), next(c, now), dash(lastError(c)))
 	}
 	return tw.Flush()
+}
+
+// detectionLine says how a vault's unchanged polls are detected and what
+// each costs.
+func detectionLine(d agent.VaultDetection) string {
+	if d.Strategy == agent.StrategyVaultWide {
+		return fmt.Sprintf("vault-wide, %s request(s) of the vault listing per unchanged poll instead of %d version listing(s)", d.VaultListRequests, d.PerSecretRequests)
+	}
+	return fmt.Sprintf("per-secret, %d version listing(s) per unchanged poll (vault listing: %s)", d.PerSecretRequests, d.VaultListRequests)
 }
 
 // warningCount says how many certificates have a validity warning:

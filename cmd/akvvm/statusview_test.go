@@ -37,6 +37,26 @@ func TestStatusTableMarksChecksInFlightAndLastKnownRows(t *testing.T) {
 	}
 }
 
+func TestStatusTableShowsEachVaultsChangeDetection(t *testing.T) {
+	now := time.Date(2026, 12, 1, 10, 0, 0, 0, time.UTC)
+	s := agent.Status{Phase: agent.Success, Message: "ok", Updated: now, Detection: []agent.VaultDetection{
+		{Vault: "https://a.vault.azure.net", Strategy: agent.StrategyVaultWide, PerSecretRequests: 200, VaultListRequests: "8"},
+		{Vault: "https://b.vault.azure.net", Strategy: agent.StrategyPerSecret, PerSecretRequests: 2, VaultListRequests: "more than 1"},
+	}}
+	var b strings.Builder
+	if err := printStatusTable(&b, s, now); err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{
+		"Change detection in https://a.vault.azure.net: vault-wide, 8 request(s) of the vault listing per unchanged poll instead of 200 version listing(s)",
+		"Change detection in https://b.vault.azure.net: per-secret, 2 version listing(s) per unchanged poll (vault listing: more than 1)",
+	} {
+		if !strings.Contains(b.String(), want) {
+			t.Errorf("status table lacks %q:\n%s", want, b.String())
+		}
+	}
+}
+
 func TestStatusTableShowsValidityWarnings(t *testing.T) {
 	now := time.Date(2026, 12, 1, 10, 0, 0, 0, time.UTC)
 	text := "version 0123 expires on 2026-12-11T10:00:00Z (in 10 days) and the vault offers no newer usable version: renew or rotate the certificate in Key Vault"

@@ -75,6 +75,11 @@ an ARM resource at properties.settings) the first line says where they are.`,
 						displayName(file), strings.ReplaceAll(err.Error(), "\n", "\n  - "))
 					return exitError{exitInvalidSettings}
 				}
+				if problems := passwordFileProblems(s); len(problems) > 0 {
+					fmt.Fprintf(cmd.ErrOrStderr(), "%s: the PFX password files the settings name are not usable on this machine:\n  - %s\n",
+						displayName(file), strings.Join(problems, "\n  - "))
+					return exitError{exitInvalidSettings}
+				}
 			}
 			if asJSON {
 				enc := json.NewEncoder(cmd.OutOrStdout())
@@ -183,6 +188,7 @@ func printSettings(w io.Writer, file string, s *config.Settings) error {
 				access += "; read: " + strings.Join(who, ", ")
 			}
 			fmt.Fprintf(&b, "     access:      %s\n", access)
+			printOutputs(&b, c, link)
 		}
 		if len(c.ReloadCommand) > 0 {
 			fmt.Fprintf(&b, "     on renewal:  run %q (timeout %s)\n", c.ReloadCommand, c.ReloadTimeout)
@@ -239,6 +245,7 @@ func jsonView(s *config.Settings) map[string]any {
 			"reloadCommand": c.ReloadCommand, "reloadTimeoutInS": int64(c.ReloadTimeout.Seconds()),
 			"activationDelayInS": int64(c.ActivationDelay.Seconds()),
 		})
+		addOutputsView(certs[len(certs)-1], t)
 	}
 	warnings := make([]string, 0, len(s.Warnings))
 	for _, p := range s.Warnings {

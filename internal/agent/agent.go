@@ -36,6 +36,7 @@ type Agent struct {
 	nowRunning *nowRequest
 	nowEnded   bool           // Run returned
 	ties       map[string]tie // by certificate key
+	detect     detector       // change detection (detect.go)
 
 	// begun is when the agent was made, on its clock.
 	begun time.Time
@@ -71,6 +72,9 @@ func New(spec Spec, deps Deps) (*Agent, error) {
 	}
 	if deps.Observer == nil {
 		deps.Observer = noObserver{}
+	}
+	if deps.FullRecheck <= 0 {
+		deps.FullRecheck = DefaultFullRecheck
 	}
 	a := &Agent{deps: deps, clock: deps.Clock, log: deps.Logger, reload: make(chan Spec, 1), nowKick: make(chan struct{}, 1),
 		rand: rand.New(rand.NewPCG(uint64(time.Now().UnixNano()), 0x616b76766d))}
@@ -217,6 +221,8 @@ func (a *Agent) pass(ctx context.Context, due []CertSpec) {
 	a.mu.Lock()
 	spec := a.spec
 	a.mu.Unlock()
+	due = a.joinVaultWide(spec, due)
+	ctx, detect := a.beginDetect(ctx, spec, due)
 	began := time.Now()
 	defer func() { a.deps.Observer.PassDone(time.Since(began)) }()
 	a.started.Do(a.removeStatusTemps)
@@ -256,6 +262,7 @@ func (a *Agent) pass(ctx context.Context, due []CertSpec) {
 	}
 	a.runChecks(due, check)
 	a.alignRetries(down)
+	a.endDetect(spec, detect)
 	stopWriter()
 	a.writeStatus()
 }
@@ -566,7 +573,7 @@ func (a *Agent) inFlight(c CertStatus) CertStatus {
 func (a *Agent) Status() Status {
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	s := Status{Identity: a.deps.Identity, Warnings: a.spec.Warnings, Updated: a.clock.Now(), Started: a.begun}
+	s := Status{Identity: a.deps.Identity, Warnings: a.spec.Warnings, Updated: a.clock.Now(), Started: a.begun, Detection: a.detection(a.spec)}
 	var known []string
 	for _, c := range a.spec.Certificates {
 		st := a.inFlight(*a.certs[c.Key()])

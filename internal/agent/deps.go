@@ -14,6 +14,9 @@ import (
 type SecretSource interface {
 	Versions(ctx context.Context, vaultURL, name string) ([]keyvault.Version, error)
 	Get(ctx context.Context, vaultURL, name, version string) (*keyvault.Secret, error)
+	// ListSecrets lists the vault's secrets (each current version's
+	// attributes), at most maxPages pages, handing each page to each.
+	ListSecrets(ctx context.Context, vaultURL string, maxPages int, each func([]keyvault.SecretItem)) (keyvault.Listing, error)
 }
 
 // Event describes a change of the current version: a newly installed
@@ -82,4 +85,8 @@ type Deps struct {
 	Concurrency int
 	// Observer, when set, learns every check and pass (metrics).
 	Observer Observer
+	// FullRecheck is the longest a secret goes without a full listing of
+	// its versions under the vault-wide strategy; default
+	// DefaultFullRecheck.
+	FullRecheck time.Duration
 }

@@ -1,6 +1,7 @@
 package agent
 
 import (
+	"cmp"
 	"context"
 	"crypto/ecdsa"
 	"crypto/elliptic"
@@ -12,6 +13,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"math/big"
 	"net/http"
 	"slices"
@@ -65,6 +67,14 @@ type fakeSource struct {
 	failVersion map[string]error
 	lists       int
 	gets        int
+	// listable lets ListSecrets list the vault; without it the vault
+	// refuses (403), as for an identity not granted List on the vault,
+	// which keeps every check per-secret.
+	listable bool
+	// vaultPages counts the pages ListSecrets served.
+	vaultPages int
+	// failList is returned by ListSecrets while set.
+	failList error
 }
 
 func newFakeSource() *fakeSource {
@@ -100,6 +110,57 @@ func (s *fakeSource) Versions(_ context.Context, _, name string) ([]keyvault.Ver
 		return nil, s.fail
 	}
 	return slices.Clone(s.versions[name]), nil
+}
+
+// ListSecrets lists every secret with its current version's attributes
+// (the last one set is current, as for Get), 25 a page.
+func (s *fakeSource) ListSecrets(_ context.Context, vaultURL string, maxPages int, each func([]keyvault.SecretItem)) (keyvault.Listing, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if !s.listable {
+		return keyvault.Listing{}, refusedList(vaultURL)
+	}
+	if err := cmp.Or(s.fail, s.failList); err != nil {
+		return keyvault.Listing{}, err
+	}
+	names := slices.Sorted(maps.Keys(s.versions))
+	var l keyvault.Listing
+	for len(names) > 0 || l.Pages == 0 {
+		if maxPages > 0 && l.Pages >= maxPages {
+			return l, nil
+		}
+		n := min(25, len(names))
+		var page []keyvault.SecretItem
+		for _, name := range names[:n] {
+			vs := s.versions[name]
+			if len(vs) == 0 {
+				continue
+			}
+			v := vs[len(vs)-1]
+			page = append(page, keyvault.SecretItem{Name: name, Enabled: v.Enabled, NotBefore: v.NotBefore, Expires: v.Expires,
+				Created: v.Created, Updated: v.Updated, ContentType: v.ContentType, Managed: v.Managed})
+		}
+		names = names[n:]
+		l.Pages++
+		s.vaultPages++
+		each(page)
+	}
+	l.Complete = true
+	return l, nil
+}
+
+// refusedList is Key Vault's answer to a list of secrets the identity may
+// not list.
+func refusedList(vaultURL string) error {
+	resp := &http.Response{StatusCode: http.StatusForbidden, Header: http.Header{}, Request: &http.Request{Method: "GET"}}
+	return keyvault.NewError("list the secrets", vaultURL, "", "", &azcore.ResponseError{StatusCode: http.StatusForbidden, ErrorCode: "Forbidden", RawResponse: resp})
+}
+
+// noVaultList is the vault listing of sources that refuse it (403).
+type noVaultList struct{}
+
+func (noVaultList) ListSecrets(_ context.Context, vaultURL string, _ int, _ func([]keyvault.SecretItem)) (keyvault.Listing, error) {
+	return keyvault.Listing{}, refusedList(vaultURL)
 }
 
 func (s *fakeSource) Get(_ context.Context, _, name, version string) (*keyvault.Secret, error) {

@@ -301,7 +301,7 @@ func (a *Agent) look(ctx context.Context, spec Spec, c CertSpec, installed []sto
 	has := func(version string) bool {
 		return slices.ContainsFunc(installed, func(i store.Installed) bool { return i.Version == version })
 	}
-	versions, err := a.deps.Source.Versions(ctx, c.VaultURL, c.Name)
+	versions, err := a.listVersions(ctx, spec, c, installed) // detect.go
 	if err != nil {
 		err = classify(err)
 		if len(installed) > 0 && isNotFound(err) {

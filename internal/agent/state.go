@@ -110,8 +110,11 @@ type Status struct {
 	Started time.Time `json:"started,omitzero"`
 	// LastKnownSince is when the previous run wrote the entries marked
 	// LastKnown; zero when there are none.
-	LastKnownSince time.Time    `json:"lastKnownSince,omitzero"`
-	Certificates   []CertStatus `json:"certificates"`
+	LastKnownSince time.Time `json:"lastKnownSince,omitzero"`
+	// Detection is the change detection strategy of each vault that has
+	// one (see docs/architecture.md, "Change detection").
+	Detection    []VaultDetection `json:"detection,omitempty"`
+	Certificates []CertStatus     `json:"certificates"`
 }
 
 // WriteStatusFile writes s to path atomically. The certificates are

@@ -28,6 +28,7 @@ func (c budgetClock) WithTimeout(ctx context.Context, d time.Duration) (context.
 // still running when its context's deadline passes ends at the deadline,
 // as a vault that never answers does.
 type slowSource struct {
+	noVaultList
 	clock *fakeClock
 	took  time.Duration
 	err   error
@@ -212,6 +213,7 @@ func (p *pausingSource) Get(ctx context.Context, vault, name, version string) (*
 
 // blockingSource holds every call until release is closed.
 type blockingSource struct {
+	noVaultList
 	started chan struct{}
 	release chan struct{}
 	err     error

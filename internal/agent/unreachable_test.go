@@ -168,6 +168,7 @@ func (quickBudgetClock) WithTimeout(ctx context.Context, _ time.Duration) (conte
 // silentVaults never answer: every call waits for its context and counts
 // how many wait at once.
 type silentVaults struct {
+	noVaultList
 	mu             sync.Mutex
 	inFlight, most int
 }

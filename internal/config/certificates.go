@@ -3,6 +3,7 @@ package config
 import (
 	"errors"
 	"fmt"
+	"path"
 	"strings"
 	"time"
 
@@ -64,6 +65,16 @@ func parseCertificates(v any, path string, s Schema, d certDefaults, r *report) 
 			if first, dup := seen[lk]; dup {
 				r.add(field(p, "customSymbolicLinkName"), fmt.Sprintf("%q is also the link name of %s in the same directory", c.LinkName, index(path, first)),
 					"Give every certificate in a directory its own link name.")
+			} else {
+				seen[lk] = i
+			}
+		}
+		if c.Outputs.Any() {
+			ol := effectiveLinkName(c) + store.OutputsLinkSuffix
+			lk := "link|" + c.StoreLocation + "|" + ol
+			if first, dup := seen[lk]; dup {
+				r.add(field(p, "outputs"), fmt.Sprintf("its link %q is also the link name of %s in the same directory", ol, index(path, first)),
+					"Give every certificate in a directory its own customSymbolicLinkName.")
 			} else {
 				seen[lk] = i
 			}
@@ -142,6 +153,14 @@ func parseCertificate(item any, path string, s Schema, d certDefaults, r *report
 		}
 		if v := o.vals["acls"]; v != nil {
 			c.ACLs = parseACLs(v, field(path, "acls"), s, d.aclEnabled, r)
+		}
+		if v := o.vals["outputs"]; v != nil {
+			c.Outputs = parseOutputs(v, field(path, "outputs"), s, r)
+		}
+		c.RelativeLinks = optBool(o, path, "relativeLinks", r)
+		if link := effectiveLinkName(c); c.Outputs.Any() && c.URL.Name != "" && len(link)+len(store.OutputsLinkSuffix) > store.MaxLinkNameLen {
+			r.add(field(path, "customSymbolicLinkName"), fmt.Sprintf("%q is too long for the link of the output files, %q, which may have at most %d bytes", link, link+store.OutputsLinkSuffix, store.MaxLinkNameLen),
+				"Choose a shorter customSymbolicLinkName.")
 		}
 	}
 	parseReload(o, path, &c.ReloadCommand, &c.ReloadTimeout, d.reloadCommand, r)
@@ -253,4 +272,57 @@ func parseReload(o *object, path string, cmd *[]string, timeout *time.Duration, 
 			*timeout = time.Duration(n) * time.Second
 		}
 	}
+}
+
+// effectiveLinkName is the certificate's link name: customSymbolicLinkName
+// or <vault>.<name>.
+func effectiveLinkName(c Certificate) string {
+	if c.LinkName != "" {
+		return c.LinkName
+	}
+	return c.URL.Vault + "." + c.URL.Name
+}
+
+// parseOutputs reads the akvvm extension field outputs of a Linux
+// certificate: booleans cert, chain, fullChain, key, and pfx as a boolean
+// or an object with passwordFile. The password file itself is checked on
+// this machine by validate and when the PFX is written.
+func parseOutputs(v any, p string, s Schema, r *report) store.Outputs {
+	var out store.Outputs
+	o, ok := r.asObject(v, p, "an object")
+	if !ok {
+		return out
+	}
+	checkFields(o, p, s, lvOutputs, r)
+	out.Cert = optBool(o, p, "cert", r)
+	out.Chain = optBool(o, p, "chain", r)
+	out.FullChain = optBool(o, p, "fullChain", r)
+	out.Key = optBool(o, p, "key", r)
+	if pv := o.vals["pfx"]; pv != nil {
+		pp := field(p, "pfx")
+		switch t := pv.(type) {
+		case *object:
+			out.PFX = true
+			checkFields(t, pp, s, lvPFX, r)
+			if f := t.vals["passwordFile"]; f != nil {
+				fp := field(pp, "passwordFile")
+				if name, ok := r.asString(f, fp); ok {
+					if err := store.CheckPasswordFilePath(name); err != nil {
+						r.addName(fp, err)
+					} else {
+						out.PFXPasswordFile = path.Clean(name)
+					}
+				}
+			}
+		case bool, string:
+			out.PFX, _ = r.asBool(pv, pp)
+		default:
+			r.add(pp, "must be true, false or an object, but is "+describe(pv),
+				`Write "pfx": true for a PFX without password, or "pfx": {"passwordFile": "/etc/akvvm/pfx.pass"}.`)
+		}
+	}
+	if !out.Any() {
+		r.warn(p, "asks for no file, so none is written", `Set at least one of cert, chain, fullChain, key or pfx to true, or remove outputs.`)
+	}
+	return out
 }

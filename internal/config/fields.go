@@ -16,6 +16,8 @@ const (
 	lvCert                 // an observedCertificates entry
 	lvACL                  // an acls entry
 	lvLogging              // loggingSettings
+	lvOutputs              // an observedCertificates entry's outputs
+	lvPFX                  // outputs.pfx
 	levelCount
 )
 
@@ -28,6 +30,8 @@ func (lv level) where() string {
 		"each entry of observedCertificates",
 		"each entry of acls",
 		"loggingSettings",
+		"the outputs object of an observedCertificates entry",
+		"outputs.pfx",
 	}[lv]
 }
 
@@ -62,7 +66,8 @@ func knownFields(s Schema, lv level) []string {
 		case s == Schema{Windows, "4.0"}:
 			f = []string{"url", "certificateStoreName", "certificateStoreLocation", "accounts"}
 		case s == Schema{Linux, "3.0"}:
-			f = []string{"url", "certificateStoreName", "certificateStoreLocation", "customSymbolicLinkName", "acls"}
+			f = []string{"url", "certificateStoreName", "certificateStoreLocation", "customSymbolicLinkName", "acls",
+				"outputs", "relativeLinks"} // outputs and relativeLinks: akvvm extension
 		default:
 			return nil // certificates are URL strings
 		}
@@ -74,6 +79,14 @@ func knownFields(s Schema, lv level) []string {
 	case lvLogging:
 		if s.Platform == Linux {
 			f = []string{"logger", "endpoint", "format", "servicename"}
+		}
+	case lvOutputs:
+		if s == (Schema{Linux, "3.0"}) {
+			f = []string{"cert", "chain", "fullChain", "key", "pfx"}
+		}
+	case lvPFX:
+		if s == (Schema{Linux, "3.0"}) {
+			f = []string{"passwordFile"}
 		}
 	}
 	return f
@@ -112,6 +125,14 @@ func explainUnknown(key string, s Schema, lv level, known []string) (msg, hint s
 		if strings.EqualFold(k, key) {
 			return fmt.Sprintf("field %q is not known: field names are case-sensitive", key), fmt.Sprintf("Write %q.", k)
 		}
+	}
+	if lv == lvPFX && strings.EqualFold(key, "password") {
+		return fmt.Sprintf("%q is not accepted: akvvm never takes the PFX password from the settings, which the guest agent, Azure and the VM's logs keep readable", key),
+			`Put the password alone in a file that only root may read (chmod 600) and name it: "passwordFile": "/etc/akvvm/pfx.pass".`
+	}
+	if s.Platform == Windows && (key == "outputs" || key == "relativeLinks") {
+		return fmt.Sprintf("%q is an akvvm option of Linux stores only: on Windows the certificate and its key go into the certificate store, where applications read them", key),
+			"Remove it; applications that need files on Windows export them from the store (Export-PfxCertificate)."
 	}
 	if lv == lvSMS && s.Platform == Windows && (key == "certificateStoreName" || key == "certificateStoreLocation") {
 		return fmt.Sprintf("%q is not a secretsManagementSettings field in %s", key, s),

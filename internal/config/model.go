@@ -163,6 +163,10 @@ type Certificate struct {
 	LinkName string
 	// ACLs grant read access to users and groups (Linux, when aclEnabled).
 	ACLs []store.ACL
+	// Outputs are the extra files written per version (Linux, akvvm extension outputs).
+	Outputs store.Outputs
+	// RelativeLinks makes the links relative (Linux, akvvm extension relativeLinks).
+	RelativeLinks bool
 	// ReloadCommand is the argv run after a new version is installed; empty for none.
 	ReloadCommand []string
 	// ReloadTimeout bounds ReloadCommand.
@@ -225,6 +229,8 @@ func (s Settings) Target(c Certificate) store.Target {
 		StoreName:     c.StoreName,
 		LinkName:      c.LinkName,
 		ACLs:          c.ACLs,
+		Outputs:       c.Outputs,
+		RelativeLinks: c.RelativeLinks,
 		Accounts:      c.Accounts,
 		KeyExportable: c.KeyExportable && s.Schema == Schema{Windows, "3.0"},
 		// Only Windows has renewal links; Linux settings may carry the field.

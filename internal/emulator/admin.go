@@ -60,6 +60,9 @@ func (e *Emulator) adminHandler() http.Handler {
 	m.HandleFunc("PUT "+p+"vaults/{vault}/secrets/{name}", adminCall(func(r *http.Request, spec SecretSpec) (any, error) {
 		return e.SetSecret(r.PathValue("vault"), r.PathValue("name"), spec)
 	}))
+	m.HandleFunc("POST "+p+"vaults/{vault}/fill", adminCall(func(r *http.Request, spec FillSpec) (any, error) {
+		return e.FillSecrets(r.PathValue("vault"), spec)
+	}))
 	m.HandleFunc("GET "+p+"vaults/{vault}/secrets/{name}/{version...}", adminCall(func(r *http.Request, _ struct{}) (any, error) {
 		return e.GetSecret(r.PathValue("vault"), r.PathValue("name"), r.PathValue("version"))
 	}))

@@ -135,6 +135,12 @@ func (c *AdminClient) SetSecret(ctx context.Context, vault, name string, spec Se
 	return out, c.do(ctx, http.MethodPut, "vaults/"+esc(vault)+"/secrets/"+esc(name), spec, &out)
 }
 
+// FillSecrets adds many plain secrets to a vault at once (FillSpec).
+func (c *AdminClient) FillSecrets(ctx context.Context, vault string, spec FillSpec) (Filled, error) {
+	var out Filled
+	return out, c.do(ctx, http.MethodPost, "vaults/"+esc(vault)+"/fill", spec, &out)
+}
+
 // GetSecret returns a secret version ("" = latest) with its value.
 func (c *AdminClient) GetSecret(ctx context.Context, vault, name, version string) (SecretValue, error) {
 	var out SecretValue

@@ -17,7 +17,7 @@
 //	PATCH  /secrets/{name}/{version}   updateSecret
 //	DELETE /secrets/{name}             deleteSecret
 //	GET    /secrets/{name}/versions    listVersions (25 per page, maxresults, $skiptoken)
-//	GET    /secrets                    listSecrets
+//	GET    /secrets                    listSecrets (25 per page; each item the current version's attributes, id without version)
 //
 // Identity endpoint (HTTP): GET /metadata/identity/oauth2/token with header
 // Metadata: true, api-version, resource and optionally one of client_id,
@@ -31,6 +31,7 @@
 //	PUT    /_emulator/vaults/{vault}/access (AccessRequest)
 //	GET    /_emulator/identities           POST /_emulator/identities (IdentityRequest)
 //	PUT    /_emulator/vaults/{vault}/secrets/{name} (SecretSpec)
+//	POST   /_emulator/vaults/{vault}/fill (FillSpec: many plain secrets, one state write)
 //	GET    /_emulator/vaults/{vault}/secrets/{name}/[{version}]
 //	PATCH  /_emulator/vaults/{vault}/secrets/{name}/[{version}] (EnabledRequest)
 //	DELETE /_emulator/vaults/{vault}/secrets/{name}[/{version}] (one version: the vault stops listing it)

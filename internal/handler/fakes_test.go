@@ -59,6 +59,13 @@ func (s *failingSource) Get(context.Context, string, string, string) (*keyvault.
 	return nil, fmt.Errorf("dial tcp: connection refused")
 }
 
+func (s *failingSource) ListSecrets(context.Context, string, int, func([]keyvault.SecretItem)) (keyvault.Listing, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.calls++
+	return keyvault.Listing{}, fmt.Errorf("dial tcp: connection refused")
+}
+
 func (s *failingSource) count() int {
 	s.mu.Lock()
 	defer s.mu.Unlock()

@@ -107,6 +107,9 @@ func parseBody(body []byte) (code, message string) {
 // https://myvault.vault.azure.net". Error is Subject, ": " and the cause,
 // which is the same for every secret that failed the same way.
 func (e *Error) Subject() string {
+	if e.Name == "" {
+		return fmt.Sprintf("key vault: %s in %s", e.Op, e.VaultURL) // a call about the vault, not one secret
+	}
 	target := e.Name
 	if e.Version != "" {
 		target += "/" + e.Version

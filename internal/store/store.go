@@ -87,6 +87,15 @@ type Target struct {
 	LinkName string
 	// ACLs are applied to installed files when not empty (Linux).
 	ACLs []ACL
+	// Outputs are the extra files written beside the KeyVaultForLinux
+	// file, switched with it (Linux, akvvm only); the zero value writes
+	// none.
+	Outputs Outputs
+	// RelativeLinks makes the links hold their target's name relative to
+	// the store directory instead of its absolute path (Linux, akvvm
+	// only), so they still resolve when the directory is moved or
+	// mounted elsewhere.
+	RelativeLinks bool
 	// Accounts get read access to the private key (Windows).
 	Accounts []string
 	// KeyExportable marks the private key exportable (Windows 3.0).
@@ -118,8 +127,9 @@ type Installed struct {
 	// Location is where it lives: a file path, or store\thumbprint on Windows.
 	Location string
 	// Current marks the version the store presents as current: the target
-	// of the Linux link, or on Windows the version installed or made
-	// current last.
+	// of the Linux link (with output files or relative links asked for,
+	// only once both links hold what the target asks), or on Windows the
+	// version installed or made current last.
 	Current bool
 	// Unchanged, set by Install and MakeCurrent, says the version was
 	// already installed and current, so nothing changed: another akvvm

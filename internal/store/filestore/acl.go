@@ -69,6 +69,12 @@ type aclApplier struct {
 // are resolved to numeric ids first, so what was checked is what is applied;
 // all unknown names are reported together.
 func (a aclApplier) apply(ctx context.Context, dir, file string, keys []string) error {
+	return a.applyAll(ctx, []string{dir}, []string{file}, keys)
+}
+
+// applyAll grants every key read on each of files and search on each of
+// dirs, with one setfacl run for the files and one for the directories.
+func (a aclApplier) applyAll(ctx context.Context, dirs, files []string, keys []string) error {
 	var ids, unknown []string
 	for _, k := range keys {
 		kind, name, _ := strings.Cut(k, ":")
@@ -98,11 +104,11 @@ func (a aclApplier) apply(ctx context.Context, dir, file string, keys []string) 
 		}
 		return strings.Join(entries, ",")
 	}
-	if err := a.run.Setfacl(ctx, "-m", spec("r--"), "--", file); err != nil {
-		return fmt.Errorf("granting read access on %s: %w", file, err)
+	if err := a.run.Setfacl(ctx, append([]string{"-m", spec("r--"), "--"}, files...)...); err != nil {
+		return fmt.Errorf("granting read access on %s: %w", strings.Join(files, ", "), err)
 	}
-	if err := a.run.Setfacl(ctx, "-m", spec("--x"), "--", dir); err != nil {
-		return fmt.Errorf("granting search access on %s: %w", dir, err)
+	if err := a.run.Setfacl(ctx, append([]string{"-m", spec("--x"), "--"}, dirs...)...); err != nil {
+		return fmt.Errorf("granting search access on %s: %w", strings.Join(dirs, ", "), err)
 	}
 	return nil
 }

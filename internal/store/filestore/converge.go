@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"slices"
 
+	"github.com/akvvm/akvvm/internal/fsutil"
 	"github.com/akvvm/akvvm/internal/store"
 )
 
@@ -50,19 +51,30 @@ func (s *Store) MakeCurrent(ctx context.Context, t store.Target, ref store.Ref, 
 	}
 	next := rec.clone()
 	next.Link = link
-	w := &installWrite{s: s, sess: sess, link: link, path: path, current: current}
+	want := linkText(sess.dir, v.File, t.RelativeLinks)
+	w := &installWrite{s: s, sess: sess, link: link, path: path, want: want, current: current, out: &outputsOp{}}
+	op, err := s.prepareOutputs(ctx, sess, rec, next, idx, t, link, func() (outputSource, error) {
+		data, err := fsutil.ReadFile(path, maxVersionFileSize)
+		if err != nil {
+			return outputSource{}, fmt.Errorf("reading %s to write its output files: %w", v.File, err)
+		}
+		defer clear(data)
+		return decodeVersionFile(data, v.Thumbprint)
+	})
+	if err != nil {
+		return store.Installed{}, fmt.Errorf("making %s current: %w", v.File, err)
+	}
+	w.out = op
 	if err := w.commit(rec, next, false); err != nil {
 		return store.Installed{}, fmt.Errorf("making %s current: %w", v.File, err)
 	}
 	in := installed(sess.dir, ref, v)
 	in.Current = true
-	in.Unchanged = current == path
-	if current != path {
-		s.log.Info("made installed certificate version current", "file", v.File, "thumbprint", in.Thumbprint, "notAfter", in.NotAfter, "link", link)
+	in.Unchanged = current == want && !op.changed && !op.moves()
+	if !in.Unchanged {
+		s.log.Info("made installed certificate version current", op.logArgs("file", v.File, "thumbprint", in.Thumbprint, "notAfter", in.NotAfter, "link", link)...)
 	}
-	if rec.Link != "" && rec.Link != link {
-		s.removeOldLink(sess.dir, rec.Link, &next.certState)
-	}
+	s.afterSwitch(sess.dir, rec, next, link, op)
 	return in, nil
 }
 
@@ -124,6 +136,19 @@ func (s *Store) Delete(ctx context.Context, t store.Target, ref store.Ref, versi
 			return nil, fmt.Errorf("deleting versions of %s/%s from %s: %w", ref.Vault, ref.Name, sess.dir, err)
 		}
 	}
+	if rec.OutputsLink != "" {
+		// The outputs link may point at a victim's directory after a kill
+		// between the two link swaps; it goes before the directory does,
+		// and the next MakeCurrent makes it again.
+		if text, err := os.Readlink(filepath.Join(sess.dir, rec.OutputsLink)); err == nil {
+			base := linkBase(sess.dir, text)
+			if slices.ContainsFunc(victims, func(v versionState) bool { return v.Outputs != nil && v.Outputs.Dir == base }) {
+				if err := s.removeOutputsLink(sess.dir, &rec.certState, rec.OutputsLink); err != nil {
+					return nil, fmt.Errorf("deleting versions of %s/%s from %s: %w", ref.Vault, ref.Name, sess.dir, err)
+				}
+			}
+		}
+	}
 	removed, gone, errs := s.deleteVersions(sess, victims, "deleted")
 	if len(gone) == 0 {
 		return nil, errors.Join(errs...)
@@ -154,6 +179,18 @@ func (s *Store) deleteVersions(sess *session, versions []versionState, verb stri
 	gone = map[string]bool{}
 	for _, v := range versions {
 		in := installed(sess.dir, sess.ref, v)
+		// The output directory goes first: a kill in between leaves the
+		// version file, which the record still names.
+		if o := v.Outputs; o != nil {
+			err := s.removeOutputsDir(filepath.Join(sess.dir, o.Dir))
+			if err == nil && o.Pending != "" {
+				err = s.removeOutputsDir(filepath.Join(sess.dir, o.Pending))
+			}
+			if err != nil {
+				errs = append(errs, err)
+				continue
+			}
+		}
 		if err := s.fs.Remove(in.Location); err != nil && !errors.Is(err, fs.ErrNotExist) {
 			errs = append(errs, fmt.Errorf("removing %s: %w", in.Location, err))
 			continue

@@ -121,7 +121,7 @@ func checkConsistent(t *testing.T, dir string) {
 	recDir := filepath.Join(dir, recordsDirName)
 	for _, e := range entries {
 		ref, version, ok := refOfFile(e.Name())
-		if !ok || e.Name() == "exampleVault.other.foreign" {
+		if !ok || !e.Type().IsRegular() || e.Name() == "exampleVault.other.foreign" {
 			continue
 		}
 		rec, _, err := loadRecord(recDir, ref)
@@ -160,6 +160,9 @@ func checkConsistent(t *testing.T, dir string) {
 		if err != nil {
 			t.Errorf("link %s: %v", rec.Link, err)
 			continue
+		}
+		if !filepath.IsAbs(target) { // a relative link (store.Target.RelativeLinks)
+			target = filepath.Join(dir, target)
 		}
 		if !regularFile(target) || rec.versionOf(filepath.Base(target)) == "" {
 			t.Errorf("link %s points at %s, which is not a present recorded version", rec.Link, target)

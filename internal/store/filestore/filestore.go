@@ -24,6 +24,12 @@
 // left (temp files, pending versions whose file never arrived) and makes a
 // link that a killed first install did not make.
 //
+// With store.Target.Outputs, each version also gets a directory
+// "<vault>.<certname>.<version>.d" of separate files and the link
+// "<link>.d" points at the current one, switched with the link (see
+// outputs.go); with Target.RelativeLinks the links hold names instead of
+// absolute paths.
+//
 // Locks: a mutex per certificate within the process; across processes a
 // shared flock on ".akvvm.lock" plus an exclusive flock on the certificate's
 // "<vault>.<certname>.lock" in the records directory. Whole-directory work
@@ -220,12 +226,19 @@ func (s *Store) list(ctx context.Context, t store.Target, ref store.Ref, mode ac
 		return nil, nil, nil
 	}
 	current := linkTarget(sess.dir, rec.Link)
+	link, err := linkName(t, ref)
+	if err != nil {
+		return nil, nil, err
+	}
 	for _, v := range newestFirst(&rec.certState) {
 		in := installed(sess.dir, ref, v)
 		fi, err := os.Lstat(in.Location)
 		switch {
 		case err == nil && fi.Mode().IsRegular():
-			in.Current = v.File == current
+			// With output files or relative links, the version is
+			// current only once the layout is what t asks for, so the
+			// agent makes it current (again) when it is not.
+			in.Current = v.File == current && layoutCurrent(sess.dir, rec, v, t, link)
 			if in.Current {
 				present = slices.Insert(present, 0, in)
 			} else {
@@ -244,16 +257,30 @@ func (s *Store) list(ctx context.Context, t store.Target, ref store.Ref, mode ac
 }
 
 // linkTarget returns the base name of the file dir/link points at when it
-// is a symbolic link into dir, else "".
+// is a symbolic link into dir (absolute or relative), else "".
 func linkTarget(dir, link string) string {
 	if link == "" {
 		return ""
 	}
 	target, err := os.Readlink(filepath.Join(dir, link))
-	if err != nil || filepath.Dir(target) != dir {
+	if err != nil {
 		return ""
 	}
-	return filepath.Base(target)
+	return linkBase(dir, target)
+}
+
+// layoutCurrent reports whether the links of version v (the target of
+// rec.Link) hold what t asks for: the link's text absolute or relative as
+// t.RelativeLinks says, and the output files as outputsCurrent checks. A
+// version of the default layout costs nothing more than before.
+func layoutCurrent(dir string, rec *record, v versionState, t store.Target, link string) bool {
+	if (t.RelativeLinks || rec.RelativeLinks) && rec.Link == link {
+		text, err := os.Readlink(filepath.Join(dir, link))
+		if err != nil || text != linkText(dir, v.File, t.RelativeLinks) {
+			return false
+		}
+	}
+	return outputsCurrent(dir, rec, v, t, link)
 }
 
 // pathExists reports whether path names anything (not following links).

@@ -82,7 +82,8 @@ func (s *Store) Install(ctx context.Context, t store.Target, c store.Certificate
 	if exists && !same && idx < 0 {
 		return store.Installed{}, fmt.Errorf("%s exists but akvvm did not write it and its content differs: move it away so akvvm can install this version", path)
 	}
-	w := &installWrite{s: s, sess: sess, link: link, path: path, current: current, created: !exists}
+	want := linkText(dir, fileName, t.RelativeLinks)
+	w := &installWrite{s: s, sess: sess, link: link, path: path, want: want, current: current, created: !exists, out: &outputsOp{}}
 	write := !exists || !same
 	if write {
 		if exists {
@@ -128,22 +129,26 @@ func (s *Store) Install(ctx context.Context, t store.Target, c store.Certificate
 		v.Pending = filepath.Base(w.tmp)
 	}
 	next.Link = link
+	op, err := s.prepareOutputs(ctx, sess, rec, next, idx, t, link, func() (outputSource, error) { return sourceOf(c), nil })
+	if err != nil {
+		w.rollback()
+		return store.Installed{}, fmt.Errorf("installing %s: %w", fileName, err)
+	}
+	w.out = op
 	if err := w.commit(rec, next, write); err != nil {
 		return store.Installed{}, fmt.Errorf("installing %s: %w", fileName, err)
 	}
 
 	in := installed(dir, ref, *v)
 	in.Current = true
-	in.Unchanged = !write && current == path
+	in.Unchanged = !write && current == want && !op.changed && !op.moves()
 	switch {
 	case write:
-		s.log.Info("installed certificate version", "file", fileName, "thumbprint", in.Thumbprint, "notAfter", in.NotAfter, "link", link)
-	case current != path:
-		s.log.Info("made installed certificate version current", "file", fileName, "thumbprint", in.Thumbprint, "notAfter", in.NotAfter, "link", link)
+		s.log.Info("installed certificate version", op.logArgs("file", fileName, "thumbprint", in.Thumbprint, "notAfter", in.NotAfter, "link", link)...)
+	case !in.Unchanged:
+		s.log.Info("made installed certificate version current", op.logArgs("file", fileName, "thumbprint", in.Thumbprint, "notAfter", in.NotAfter, "link", link)...)
 	}
-	if rec.Link != "" && rec.Link != link {
-		s.removeOldLink(dir, rec.Link, &next.certState)
-	}
+	s.afterSwitch(dir, rec, next, link, op)
 	return in, nil
 }
 
@@ -154,16 +159,20 @@ type installWrite struct {
 	sess    *session
 	link    string // link name
 	path    string // version file path
-	current string // link target before, "" if there was no link
+	want    string // the text the link must hold: path, or its base name
+	current string // link text before, "" if there was no link
 	created bool   // the version file did not exist before
 	tmp     string // temp file holding the new content, "" if none
+	out     *outputsOp
 
 	recSaved, renamed, swapped bool
 }
 
 // commit saves next unless it encodes like the record read (then nothing
-// is written), renames the temp file into place when write is set, points
-// the link at the version file and fsyncs the store directory once.
+// is written), renames the temp file (and a new output directory) into
+// place when write is set, points the outputs link at the version's
+// output directory, then the link at the version file, and fsyncs the
+// store directory once.
 func (w *installWrite) commit(rec, next *record, write bool) error {
 	s, sess := w.s, w.sess
 	data, err := next.encode()
@@ -196,14 +205,28 @@ func (w *installWrite) commit(rec, next *record, write bool) error {
 		}
 		w.renamed = true
 	}
-	if w.current != w.path {
-		w.swapped = true
-		if err := swapLink(s.fs, sess.dir, w.link, w.path); err != nil {
+	if o := w.out; o.tmp != "" {
+		if err := s.fs.Rename(o.tmp, o.path); err != nil {
+			w.rollback()
+			return fmt.Errorf("renaming %s to %s: %w", o.tmp, filepath.Base(o.path), err)
+		}
+		o.renamed = true
+	}
+	if o := w.out; o.link != "" && o.current != o.want {
+		o.swapped = true
+		if err := swapLink(s.fs, sess.dir, o.link, o.want); err != nil {
 			w.rollback()
 			return err
 		}
 	}
-	if w.renamed || w.swapped {
+	if w.current != w.want {
+		w.swapped = true
+		if err := swapLink(s.fs, sess.dir, w.link, w.want); err != nil {
+			w.rollback()
+			return err
+		}
+	}
+	if w.renamed || w.swapped || w.out.renamed || w.out.swapped {
 		if err := syncDir(s.fs, sess.dir); err != nil {
 			w.rollback()
 			return err
@@ -226,6 +249,19 @@ func (w *installWrite) rollback() {
 			s.log.Error("restoring symbolic link failed", "link", linkPath, "target", w.current, "err", err)
 		}
 	}
+	o := w.out
+	if o.swapped {
+		if o.current == "" {
+			_ = s.fs.Remove(filepath.Join(sess.dir, o.link))
+		} else if err := swapLink(s.fs, sess.dir, o.link, o.current); err != nil {
+			s.log.Error("restoring symbolic link failed", "link", o.link, "target", o.current, "err", err)
+		}
+	}
+	if o.renamed {
+		if err := s.fs.Rename(o.path, o.tmp); err != nil {
+			_ = s.removeOutputsDir(o.path)
+		}
+	}
 	if w.renamed && w.created {
 		if err := s.fs.Rename(w.path, w.tmp); err != nil {
 			_ = s.fs.Remove(w.path)
@@ -240,8 +276,24 @@ func (w *installWrite) rollback() {
 	if w.tmp != "" {
 		_ = s.fs.Remove(w.tmp)
 	}
-	if w.swapped || w.renamed {
+	if o.tmp != "" {
+		_ = s.removeOutputsDir(o.tmp)
+	}
+	if w.swapped || w.renamed || o.swapped || o.renamed {
 		_ = s.fs.SyncDir(sess.dir)
+	}
+}
+
+// afterSwitch removes, once the links point at the new version, the links
+// of a previous link name.
+func (s *Store) afterSwitch(dir string, rec, next *record, link string, op *outputsOp) {
+	if rec.Link != "" && rec.Link != link {
+		s.removeOldLink(dir, rec.Link, &next.certState)
+	}
+	if op.oldLink != "" {
+		if err := s.removeOutputsLink(dir, &next.certState, op.oldLink); err != nil {
+			s.log.Warn("removing the previous outputs link failed; remove it by hand", "link", op.oldLink, "err", err)
+		}
 	}
 }
 
@@ -271,8 +323,7 @@ func (s *Store) checkLink(sess *session, rec *record, link, newFile string) (str
 	if rec.Link == link {
 		return current, nil
 	}
-	if filepath.Dir(current) == dir {
-		base := filepath.Base(current)
+	if base := linkBase(dir, current); base != "" {
 		if base == newFile || rec.versionOf(base) != "" {
 			return current, nil
 		}
@@ -328,7 +379,7 @@ func (s *Store) removeOldLink(dir, name string, cs *certState) {
 		return
 	}
 	target, err := os.Readlink(p)
-	if err != nil || filepath.Dir(target) != dir || cs.versionOf(filepath.Base(target)) == "" {
+	if err != nil || cs.versionOf(linkBase(dir, target)) == "" {
 		return
 	}
 	if err := s.fs.Remove(p); err != nil {

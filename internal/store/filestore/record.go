@@ -14,7 +14,14 @@ import (
 )
 
 // recordFormat is the version of the per-certificate record layout.
-const recordFormat = 2
+// Records that use output files or relative links are written as
+// recordFormatOutputs, so an older akvvm, which would not know to remove
+// the output directories, refuses them instead of half-managing them;
+// every other record keeps format 2, byte for byte.
+const (
+	recordFormat        = 2
+	recordFormatOutputs = 3
+)
 
 // record is what akvvm wrote for one observed certificate, kept in
 // "<dir>/.akvvm-records/<vault>.<certname>.json". Only files recorded here
@@ -34,8 +41,8 @@ func parseRecord(data []byte, ref store.Ref) (*record, error) {
 	if err := json.Unmarshal(data, &r); err != nil {
 		return nil, fmt.Errorf("decoding: %w", err)
 	}
-	if r.Format != recordFormat {
-		return nil, fmt.Errorf("format %d is not %d: it was written by another akvvm version", r.Format, recordFormat)
+	if r.Format != recordFormat && r.Format != recordFormatOutputs {
+		return nil, fmt.Errorf("format %d is not %d or %d: it was written by another akvvm version", r.Format, recordFormat, recordFormatOutputs)
 	}
 	if r.ref() != ref {
 		return nil, fmt.Errorf("it records %s/%s, not %s/%s", r.Vault, r.Name, ref.Vault, ref.Name)
@@ -48,6 +55,10 @@ func parseRecord(data []byte, ref store.Ref) (*record, error) {
 
 // encode returns the record's file content; equal records give equal bytes.
 func (r *record) encode() ([]byte, error) {
+	r.Format = recordFormat
+	if r.usesOutputs() {
+		r.Format = recordFormatOutputs
+	}
 	data, err := json.MarshalIndent(r, "", "  ")
 	if err != nil {
 		return nil, fmt.Errorf("encoding the record of %s/%s: %w", r.Vault, r.Name, err)
@@ -62,9 +73,28 @@ func (r *record) clone() *record {
 	c.Versions = make([]versionState, len(r.Versions))
 	for i, v := range r.Versions {
 		v.ACLs = append([]string(nil), v.ACLs...)
+		if v.Outputs != nil {
+			o := *v.Outputs
+			o.Files = append([]string(nil), o.Files...)
+			o.ACLs = append([]string(nil), o.ACLs...)
+			v.Outputs = &o
+		}
 		c.Versions[i] = v
 	}
 	return &c
+}
+
+// usesOutputs reports whether the record has anything format 2 lacks.
+func (r *record) usesOutputs() bool {
+	if r.OutputsLink != "" || r.RelativeLinks {
+		return true
+	}
+	for _, v := range r.Versions {
+		if v.Outputs != nil {
+			return true
+		}
+	}
+	return false
 }
 
 // checkRecordsDir reports whether dir's records directory exists, refusing
@@ -153,6 +183,9 @@ func clearArrived(dir string, r *record, except string) {
 		v := &r.Versions[i]
 		if v.Pending != "" && v.File != except && regularFile(filepath.Join(dir, v.File)) {
 			v.Pending = ""
+		}
+		if o := v.Outputs; o != nil && o.Pending != "" && v.File != except && isDir(filepath.Join(dir, o.Dir)) {
+			o.Pending = ""
 		}
 	}
 }

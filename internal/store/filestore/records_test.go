@@ -95,7 +95,7 @@ func TestDamagedRecordIsReported(t *testing.T) {
 		"other certificate": strings.Replace(string(data), `"name": "myCertificate"`, `"name": "other"`, 1),
 		"file outside":      strings.Replace(string(data), `"file": "exampleVault.myCertificate.v1"`, `"file": "../x"`, 1),
 		"foreign temp":      strings.Replace(string(data), `"pending": ".akvvm-tmp-`, `"pending": "../.akvvm-tmp-`, 1),
-		"format":            strings.Replace(string(data), `"format": 2`, `"format": 3`, 1),
+		"format":            strings.Replace(string(data), `"format": 2`, `"format": 4`, 1),
 	} {
 		if err := os.WriteFile(path, []byte(content), 0o600); err != nil {
 			t.Fatal(err)

@@ -18,8 +18,9 @@ var _ store.Recoverer = (*Store)(nil)
 // record, makes a missing link point at its certificate's newest version
 // present (a first install killed between renaming the file into place and
 // making the link, or a Remove killed after taking the link), and removes
-// akvvm's temp files and temp links (".akvvm-tmp-*", also in the records
-// directory). Nothing akvvm did not write is touched. A directory that
+// akvvm's temp files, temp links and temp output directories
+// (".akvvm-tmp-*", also in the records directory). Nothing akvvm did not
+// write is touched. A directory that
 // does not exist is fine.
 //
 // It first looks without locking: a directory where akvvm never wrote
@@ -134,10 +135,10 @@ func (s *Store) recoverDir(ctx context.Context, dir string) error {
 			linkedRefs = map[store.Ref]bool{}
 			for _, n := range links {
 				target, err := os.Readlink(filepath.Join(dir, n))
-				if err != nil || filepath.Dir(target) != dir {
+				if err != nil {
 					continue
 				}
-				if owner, _, ok := refOfFile(filepath.Base(target)); ok {
+				if owner, _, ok := refOfFile(linkBase(dir, target)); ok {
 					linkedRefs[owner] = true
 				}
 			}
@@ -198,7 +199,7 @@ func (s *Store) recoverDir(ctx context.Context, dir string) error {
 		}
 	}
 	for _, n := range temps {
-		if err := removeIfExists(s.fs, filepath.Join(dir, n)); err != nil {
+		if err := s.removeTemp(filepath.Join(dir, n)); err != nil {
 			errs = append(errs, err)
 			continue
 		}
@@ -254,7 +255,7 @@ func (s *Store) recoverRecord(dir, recDir string, ref store.Ref, names map[strin
 	if next.Link != "" && !names[next.Link] {
 		for _, v := range newestFirst(&next.certState) {
 			if names[v.File] {
-				if err := swapLink(s.fs, dir, next.Link, filepath.Join(dir, v.File)); err != nil {
+				if err := swapLink(s.fs, dir, next.Link, linkText(dir, v.File, next.RelativeLinks)); err != nil {
 					return wrote, false, left, err
 				}
 				s.log.Info("made the missing symbolic link point at the newest installed version", "link", next.Link, "file", v.File)

@@ -44,6 +44,9 @@ func (s *Store) Remove(ctx context.Context, t store.Target, ref store.Ref) ([]st
 	if err := s.removeLink(sess.dir, &rec.certState); err != nil {
 		return nil, err
 	}
+	if err := s.removeOutputsLink(sess.dir, &rec.certState, rec.OutputsLink); err != nil {
+		return nil, err
+	}
 	removed, gone, errs := s.deleteVersions(sess, newestFirst(&rec.certState), "removed")
 	if err := s.forget(sess, gone); err != nil {
 		// The files are gone; List reports them as missing until the next
@@ -137,6 +140,15 @@ func isCertLockName(name string) bool {
 	return ok
 }
 
+// removeTemp removes one of akvvm's temp files or temp directories (those
+// hold only output files and temp files akvvm wrote); a missing one is fine.
+func (s *Store) removeTemp(path string) error {
+	if isDir(path) {
+		return s.removeOutputsDir(path)
+	}
+	return removeIfExists(s.fs, path)
+}
+
 // removeIfExists removes path; a missing path is fine.
 func removeIfExists(fsys fileSystem, path string) error {
 	if err := fsys.Remove(path); err != nil && !errors.Is(err, fs.ErrNotExist) {
@@ -169,7 +181,7 @@ func (s *Store) removeLink(dir string, cs *certState) error {
 	if err != nil {
 		return fmt.Errorf("reading symbolic link %s: %w", p, err)
 	}
-	if filepath.Dir(target) != dir || cs.versionOf(filepath.Base(target)) == "" {
+	if cs.versionOf(linkBase(dir, target)) == "" {
 		s.log.Warn("not removing a symbolic link that no longer points at a version akvvm installed", "link", p, "target", target)
 		return nil
 	}

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io/fs"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 
@@ -29,6 +30,12 @@ type certState struct {
 	Name  string `json:"name"`
 	// Link is the name of the symbolic link akvvm maintains for it.
 	Link string `json:"link,omitempty"`
+	// OutputsLink is the name of the symbolic link to the current
+	// version's output directory, "" when akvvm keeps none (records only).
+	OutputsLink string `json:"outputsLink,omitempty"`
+	// RelativeLinks says the links hold names relative to the store
+	// directory (records only).
+	RelativeLinks bool `json:"relativeLinks,omitempty"`
 	// Versions are in install order, oldest first.
 	Versions []versionState `json:"versions"`
 }
@@ -48,6 +55,26 @@ type versionState struct {
 	// state). It is cleared on the record's next write once the file is in
 	// place, so a missing file with its temp present means "died before the
 	// rename", and a missing file without it "deleted outside akvvm".
+	Pending string `json:"pending,omitempty"`
+	// Outputs records the version's output directory, nil when akvvm
+	// wrote none for it (records only).
+	Outputs *outputState `json:"outputs,omitempty"`
+}
+
+// outputState records the output directory of one version.
+type outputState struct {
+	// Dir is the directory's name in the store directory: the version
+	// file's name with ".d".
+	Dir string `json:"dir"`
+	// Files are the output files written into it, in store.OutputFiles order.
+	Files []string `json:"files"`
+	// ACLs lists the grants applied to its files, as versionState.ACLs.
+	ACLs []string `json:"acls,omitempty"`
+	// PasswordFile is the store.PasswordStamp of the PFX password file
+	// the PFX was written with; "" for none or an empty password.
+	PasswordFile string `json:"passwordFile,omitempty"`
+	// Pending names the temp directory the outputs were written to when
+	// the record was saved before the rename, as versionState.Pending.
 	Pending string `json:"pending,omitempty"`
 }
 
@@ -119,6 +146,11 @@ func checkCert(c certState) error {
 			return err
 		}
 	}
+	if c.OutputsLink != "" {
+		if err := checkLinkName(c.OutputsLink); err != nil {
+			return err
+		}
+	}
 	versions := map[string]bool{}
 	for _, v := range c.Versions {
 		if err := checkVersion(v.Version); err != nil {
@@ -134,6 +166,31 @@ func checkCert(c certState) error {
 		if v.Pending != "" && (strings.ContainsAny(v.Pending, "/\\\x00") || tagOfTemp(v.Pending) != tempTag(ref)) {
 			return fmt.Errorf("version %s of %s/%s records temporary file %q, which is not one of its own", v.Version, c.Vault, c.Name, v.Pending)
 		}
+		if err := checkOutputState(ref, v); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// checkOutputState validates the names in a version's output record: its
+// directory is the version file's name with ".d", its files are output
+// file names and its temp directory is one of the certificate's own.
+func checkOutputState(ref store.Ref, v versionState) error {
+	o := v.Outputs
+	if o == nil {
+		return nil
+	}
+	if want := outputsDirName(v.File); o.Dir != want {
+		return fmt.Errorf("version %s of %s/%s records output directory %q, want %q", v.Version, ref.Vault, ref.Name, o.Dir, want)
+	}
+	for _, f := range o.Files {
+		if !slices.Contains(store.OutputFiles, f) {
+			return fmt.Errorf("version %s of %s/%s records output file %q, which is not an output file name", v.Version, ref.Vault, ref.Name, f)
+		}
+	}
+	if o.Pending != "" && (strings.ContainsAny(o.Pending, "/\\\x00") || tagOfTemp(o.Pending) != tempTag(ref)) {
+		return fmt.Errorf("version %s of %s/%s records temporary directory %q, which is not one of its own", v.Version, ref.Vault, ref.Name, o.Pending)
 	}
 	return nil
 }
