@@ -150,14 +150,15 @@ func releaseBinary(b *testing.B) string {
 func releaseEnv() []string { return append(os.Environ(), "CGO_ENABLED=0") }
 
 // startEmulatorProcess starts "akvvm emulator" (in memory, throttling off,
-// random ports) with one vault of n EC-P256 certificates and stops it at
-// the end of the benchmark.
-func startEmulatorProcess(b *testing.B, bin string, n int) emulator.ReadyInfo {
+// random ports, and the flags extra) with one vault of n EC-P256
+// certificates and stops it at the end of the benchmark.
+func startEmulatorProcess(b *testing.B, bin string, n int, extra ...string) emulator.ReadyInfo {
 	b.Helper()
 	dir := b.TempDir()
 	readyFile := filepath.Join(dir, "ready.json")
-	cmd := exec.Command(bin, "emulator", "--in-memory", "--listen", "127.0.0.1:0", "--imds-listen", "127.0.0.1:0",
-		"--throttle", "-1", "--vault", rssVault, "--ready-file", readyFile, "--log-level", "warn")
+	args := []string{"emulator", "--in-memory", "--listen", "127.0.0.1:0", "--imds-listen", "127.0.0.1:0",
+		"--throttle", "-1", "--vault", rssVault, "--ready-file", readyFile, "--log-level", "warn"}
+	cmd := exec.Command(bin, append(args, extra...)...)
 	var out syncBuffer
 	cmd.Stdout, cmd.Stderr = &out, &out
 	if err := cmd.Start(); err != nil {

@@ -128,7 +128,7 @@ func certNames(b *testing.B, n int) []string {
 func collaborators(b *testing.B) (*identity.Credential, *http.Client) {
 	b.Helper()
 	emu := sharedEmulator(b)
-	httpClient, err := transport.NewClient(emu.TransportOptions(), transport.ClientConfig{})
+	httpClient, err := transport.NewClient(emu.TransportOptions(), transport.ClientConfig{Concurrency: agent.DefaultConcurrency})
 	if err != nil {
 		b.Fatal(err)
 	}

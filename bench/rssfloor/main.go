@@ -40,7 +40,7 @@ func run(vaultURL, vault, imds, route, caFile, dir string, n int) error {
 	if err != nil {
 		return err
 	}
-	httpClient, err := transport.NewClient(transport.Options{Routes: []transport.Route{r}, CAFile: caFile}, transport.ClientConfig{})
+	httpClient, err := transport.NewClient(transport.Options{Routes: []transport.Route{r}, CAFile: caFile}, transport.ClientConfig{Concurrency: 4})
 	if err != nil {
 		return err
 	}

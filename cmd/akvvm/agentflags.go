@@ -164,7 +164,11 @@ func wireDeps(s *config.Settings, topts transport.Options, log *slog.Logger) (ag
 // agent and counts the requests of both HTTP clients.
 func wireDepsWith(s *config.Settings, topts transport.Options, log *slog.Logger, m *metrics.Metrics) (agent.Deps, error) {
 	imdsCfg := transport.ClientConfig{NoProxy: true, Timeout: time.Minute, Logger: log}
-	kvCfg := transport.ClientConfig{Logger: log}
+	// The agent's workers send at most Concurrency requests to a vault at
+	// once; the identity client shares one token request, so it keeps
+	// Go's default.
+	const concurrency = agent.DefaultConcurrency
+	kvCfg := transport.ClientConfig{Logger: log, Concurrency: concurrency}
 	if m != nil {
 		imdsCfg.Wrap, kvCfg.Wrap = m.Identity, m.KeyVault
 	}
@@ -186,11 +190,12 @@ func wireDepsWith(s *config.Settings, topts transport.Options, log *slog.Logger,
 		return agent.Deps{}, err
 	}
 	deps := agent.Deps{
-		Source:    keyvault.NewClients(cred, keyvault.Options{HTTPClient: kvHTTP}),
-		Store:     st,
-		Identity:  cred.Describe(),
-		Notifiers: platformNotifiers(log),
-		Logger:    log,
+		Source:      keyvault.NewClients(cred, keyvault.Options{HTTPClient: kvHTTP}),
+		Store:       st,
+		Identity:    cred.Describe(),
+		Notifiers:   platformNotifiers(log),
+		Logger:      log,
+		Concurrency: concurrency,
 	}
 	if m != nil {
 		deps.Observer = m

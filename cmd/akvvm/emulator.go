@@ -36,6 +36,7 @@ type emulatorOptions struct {
 	logLevel           string
 	readyFile          string
 	dateSkew           time.Duration
+	http1Only          bool
 }
 
 func newEmulatorCommand() *cobra.Command {
@@ -82,6 +83,7 @@ running emulator's admin API.`,
 	f.BoolVar(&o.arc, "arc", false, "behave like Azure Arc's identity endpoint (Basic challenge with a key file)")
 	f.BoolVar(&o.noSystemIdentity, "no-system-identity", false, "have no system-assigned identity (token requests must name a client id)")
 	f.DurationVar(&o.dateSkew, "date-skew", 0, "TEST ONLY: shift the Date header of vault answers by this much (e.g. 10m or -10m), as a client with a wrong clock sees it")
+	f.BoolVar(&o.http1Only, "http1-only", false, "offer HTTP/1.1 alone, as a proxy that cannot speak HTTP/2 would (default: HTTP/2 and HTTP/1.1 by ALPN, as Key Vault)")
 	f.StringVar(&o.readyFile, "ready-file", "", "when listening, write the addresses, admin URL, identity endpoint and CA file to this JSON file (for scripts)")
 	f.StringVar(&o.logLevel, "log-level", "info", "log level: debug (one line per request), info, warn or error")
 	cmd.AddCommand(newEmulatorCertCommand(), newEmulatorSecretCommand(), newEmulatorVaultCommand(), newEmulatorIdentityCommand(),
@@ -111,7 +113,7 @@ func runEmulator(ctx context.Context, o emulatorOptions, out, errOut io.Writer, 
 	cfg := emulator.Config{
 		HTTPSAddr: o.listen, IMDSAddr: o.imdsListen, StateDir: o.stateDir,
 		TokenLifetime: o.tokenLifetime, ThrottleLimit: o.throttle, ThrottleSliding: o.slidingThrottle,
-		Arc: o.arc, NoSystemIdentity: o.noSystemIdentity, DateSkew: o.dateSkew,
+		Arc: o.arc, NoSystemIdentity: o.noSystemIdentity, DateSkew: o.dateSkew, HTTP1Only: o.http1Only,
 		Logger: slog.New(slog.NewTextHandler(errOut, &slog.HandlerOptions{Level: level})),
 	}
 	if o.inMemory {

@@ -94,12 +94,13 @@ Operations: getSecret, listVersions, listSecrets, setSecret, updateSecret, delet
 
 func newEmulatorRequestsCommand() *cobra.Command {
 	var a adminFlags
-	var counts, reset bool
+	var counts, conns, reset bool
 	cmd := &cobra.Command{
 		Use:   "requests",
 		Short: "Print the request log (or counters) of a running emulator",
 		Example: `  akvvm emulator requests
   akvvm emulator requests --counts
+  akvvm emulator requests --connections
   akvvm emulator requests --reset`,
 		Args: cobra.NoArgs,
 		RunE: adminRun(&a, func(ctx context.Context, c *emulator.AdminClient) (any, error) {
@@ -108,12 +109,15 @@ func newEmulatorRequestsCommand() *cobra.Command {
 				return nil, c.ResetLog(ctx)
 			case counts:
 				return c.Counts(ctx)
+			case conns:
+				return c.Connections(ctx)
 			}
 			return c.Requests(ctx)
 		}),
 	}
 	a.register(cmd)
 	cmd.Flags().BoolVar(&counts, "counts", false, "print counters per operation and vault")
-	cmd.Flags().BoolVar(&reset, "reset", false, "empty the log and counters")
+	cmd.Flags().BoolVar(&conns, "connections", false, "print the connections accepted and the TLS handshakes per server name and protocol (h2, http/1.1)")
+	cmd.Flags().BoolVar(&reset, "reset", false, "empty the log and counters (connection counters included)")
 	return cmd
 }

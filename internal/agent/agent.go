@@ -65,7 +65,7 @@ func New(spec Spec, deps Deps) (*Agent, error) {
 		deps.Logger = slog.New(slog.DiscardHandler)
 	}
 	if deps.Concurrency <= 0 {
-		deps.Concurrency = 4
+		deps.Concurrency = DefaultConcurrency
 	}
 	if deps.StatusEvery <= 0 {
 		deps.StatusEvery = 2 * time.Second

@@ -10,6 +10,10 @@ import (
 	"github.com/akvvm/akvvm/internal/store"
 )
 
+// DefaultConcurrency is the number of certificates checked at once unless
+// Deps.Concurrency says otherwise.
+const DefaultConcurrency = 4
+
 // SecretSource reads secret versions; keyvault.Clients implements it.
 type SecretSource interface {
 	Versions(ctx context.Context, vaultURL, name string) ([]keyvault.Version, error)
@@ -81,7 +85,10 @@ type Deps struct {
 	Progress func(done, total int)
 	Clock    Clock
 	Logger   *slog.Logger
-	// Concurrency bounds parallel certificate syncs; default 4.
+	// Concurrency bounds parallel certificate syncs; default
+	// DefaultConcurrency. It is also the most requests the agent sends to
+	// one vault at once: a vault's probe runs before its other
+	// certificates are queued for the workers (dispatch.go).
 	Concurrency int
 	// Observer, when set, learns every check and pass (metrics).
 	Observer Observer

@@ -112,6 +112,9 @@ func (e *Emulator) adminHandler() http.Handler {
 	m.HandleFunc("GET "+p+"counts", func(w http.ResponseWriter, _ *http.Request) {
 		writeJSON(w, http.StatusOK, e.Counts())
 	})
+	m.HandleFunc("GET "+p+"connections", func(w http.ResponseWriter, _ *http.Request) {
+		writeJSON(w, http.StatusOK, e.Connections())
+	})
 	m.HandleFunc("PUT "+p+"throttle", adminCall(func(r *http.Request, req ThrottleRequest) (any, error) {
 		e.SetThrottle(req.Limit, req.Sliding)
 		return nil, nil

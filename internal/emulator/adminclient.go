@@ -221,7 +221,13 @@ func (c *AdminClient) Counts(ctx context.Context) ([]Counter, error) {
 	return out, c.do(ctx, http.MethodGet, "counts", nil, &out)
 }
 
-// ResetLog empties the request log and counters.
+// Connections returns the connection and TLS handshake counters.
+func (c *AdminClient) Connections(ctx context.Context) (Connections, error) {
+	var out Connections
+	return out, c.do(ctx, http.MethodGet, "connections", nil, &out)
+}
+
+// ResetLog empties the request log and counters, connection counters included.
 func (c *AdminClient) ResetLog(ctx context.Context) error {
 	return c.do(ctx, http.MethodDelete, "requests", nil, nil)
 }

@@ -54,6 +54,10 @@ type Config struct {
 	Arc bool
 	// DateSkew shifts the Date header of vault answers (SetDateSkew).
 	DateSkew time.Duration
+	// HTTP1Only offers HTTP/1.1 alone on the HTTPS listener, as a proxy or
+	// load balancer that cannot speak HTTP/2 would; by default HTTP/2 and
+	// HTTP/1.1 are offered by ALPN, as Key Vault does.
+	HTTP1Only bool
 	// Now is the clock; default time.Now.
 	Now func() time.Time
 	// Logger receives one Debug line per request and lifecycle lines at Info.
@@ -74,6 +78,7 @@ type Emulator struct {
 	faults   *faultSet
 	throttle *throttler
 	reqlog   *requestLog
+	conns    *connStats
 	dateSkew atomic.Int64 // nanoseconds added to the vaults' Date header
 
 	mu    sync.Mutex // guards st
@@ -120,6 +125,7 @@ func New(cfg Config) (*Emulator, error) {
 		faults:   newFaultSet(),
 		throttle: newThrottler(cfg.ThrottleLimit, cfg.ThrottleSliding),
 		reqlog:   newRequestLog(),
+		conns:    newConnStats(),
 	}
 	if err := e.SetDateSkew(cfg.DateSkew); err != nil {
 		return nil, err
@@ -209,12 +215,12 @@ func (e *Emulator) Start() error {
 		return fmt.Errorf("listen for the identity endpoint on %s (use another --imds-listen address): %w", e.cfg.IMDSAddr, err)
 	}
 	e.httpsLn, e.imdsLn = httpsLn, imdsLn
-	e.https = newHTTPSServer(e.httpsHandler(), cert, e.log)
+	e.https = newHTTPSServer(e.httpsHandler(), cert, e.log, e.cfg.HTTP1Only, e.conns)
 	e.imds = newHTTPServer(e.imdsHandler(), e.log)
 	e.started = true
 	e.serve(e.https, httpsLn, true)
 	e.serve(e.imds, imdsLn, false)
-	e.log.Info("emulator started", "https", httpsLn.Addr().String(), "imds", imdsLn.Addr().String(),
+	e.log.Info("emulator started", "https", httpsLn.Addr().String(), "imds", imdsLn.Addr().String(), "http2", !e.cfg.HTTP1Only,
 		"ca_file", e.caFile, "state_dir", e.cfg.StateDir)
 	return nil
 }

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net"
 	"net/http"
@@ -36,7 +37,7 @@ func (e *Emulator) applyFault(w http.ResponseWriter, r *http.Request, f Fault, i
 		}
 		writeAPIError(w, &apiError{status: f.Status, code: code, message: msg, inner: f.InnerCode})
 	case FaultReset:
-		resetConnection(w)
+		resetConnection(w, r)
 	case FaultDelay:
 		t := time.NewTimer(time.Duration(f.Delay))
 		defer t.Stop()
@@ -46,14 +47,18 @@ func (e *Emulator) applyFault(w http.ResponseWriter, r *http.Request, f Fault, i
 		case <-r.Context().Done():
 			// The client gave up: close the connection so that no
 			// response (not even net/http's implicit empty 200) is sent.
-			closeConnection(w)
+			closeConnection(w, r)
 		}
 	case FaultStall:
 		<-r.Context().Done() // the client gave up, or the emulator stops
-		closeConnection(w)
+		closeConnection(w, r)
 	case FaultTruncate:
 		rec := newBufferWriter()
 		next.ServeHTTP(rec, r)
+		if r.ProtoMajor >= 2 {
+			writeTruncatedH2(w, r, rec)
+			return
+		}
 		writeTruncated(w, rec)
 	case FaultRedirect:
 		code := f.Status
@@ -108,24 +113,51 @@ func writeReplacedValue(w http.ResponseWriter, rec *bufferWriter, f Fault) {
 	_, _ = w.Write(body)
 }
 
-// resetConnection closes the client connection with a TCP RST.
-func resetConnection(w http.ResponseWriter) {
-	conn, _, err := http.NewResponseController(w).Hijack()
+// resetConnection closes the client connection with a TCP RST. An HTTP/2
+// connection carries other requests too, which fail with it, as they do
+// when a middlebox resets the connection to Key Vault.
+func resetConnection(w http.ResponseWriter, r *http.Request) {
+	conn, err := takeConn(w, r)
 	if err != nil {
 		http.Error(w, "fault: connection cannot be reset", http.StatusInternalServerError)
 		return
 	}
 	if tcp := underlyingTCP(conn); tcp != nil {
 		_ = tcp.SetLinger(0)
+		if r.ProtoMajor >= 2 {
+			// No TLS close_notify first: the client would read a clean
+			// end of the connection rather than the reset.
+			_ = tcp.Close()
+			return
+		}
 	}
 	_ = conn.Close()
 }
 
 // closeConnection closes the client connection without writing a response.
-func closeConnection(w http.ResponseWriter) {
+// Over HTTP/2 the client has reset the stream already, and nothing is sent
+// when the handler returns.
+func closeConnection(w http.ResponseWriter, r *http.Request) {
+	if r.ProtoMajor >= 2 {
+		return
+	}
 	if conn, _, err := http.NewResponseController(w).Hijack(); err == nil {
 		_ = conn.Close()
 	}
+}
+
+// takeConn returns the connection of the request for the handler to close:
+// hijacked over HTTP/1.1, from the request context over HTTP/2 (where the
+// server still owns it).
+func takeConn(w http.ResponseWriter, r *http.Request) (net.Conn, error) {
+	if r.ProtoMajor < 2 {
+		conn, _, err := http.NewResponseController(w).Hijack()
+		return conn, err
+	}
+	if conn := requestConn(r); conn != nil {
+		return conn, nil
+	}
+	return nil, errors.New("no connection in the request context")
 }
 
 // underlyingTCP finds the TCP connection below a (TLS) connection.
@@ -164,6 +196,29 @@ func writeRawResponse(bw *bufio.Writer, code int, h http.Header, body []byte) {
 	_ = h.Write(bw)
 	_, _ = bw.WriteString("\r\n")
 	_, _ = bw.Write(body)
+}
+
+// truncateGrace is how long an HTTP/2 truncate fault lets the server write
+// what it flushed before it closes the connection.
+const truncateGrace = 100 * time.Millisecond
+
+// writeTruncatedH2 sends rec's status and headers with the full
+// Content-Length but only half the body, then closes the connection, as a
+// proxy that drops the connection mid-answer would: every request on the
+// connection fails with it.
+func writeTruncatedH2(w http.ResponseWriter, r *http.Request, rec *bufferWriter) {
+	body := rec.body.Bytes()
+	copyHeader(w.Header(), rec.header)
+	w.Header().Set("Content-Length", strconv.Itoa(len(body)))
+	w.WriteHeader(rec.code())
+	_, _ = w.Write(body[:len(body)/2])
+	_ = http.NewResponseController(w).Flush()
+	// The server writes DATA frames from its own goroutine: give it time to
+	// put them on the wire before the connection goes.
+	time.Sleep(truncateGrace)
+	if conn := requestConn(r); conn != nil {
+		_ = conn.Close()
+	}
 }
 
 // bufferWriter is an http.ResponseWriter that keeps the response in memory.

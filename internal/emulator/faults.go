@@ -18,11 +18,13 @@ type FaultKind string
 const (
 	// FaultStatus answers with Status and an error body (Key Vault or IMDS shaped).
 	FaultStatus FaultKind = "status"
-	// FaultReset closes the connection abruptly (TCP RST) without answering.
+	// FaultReset closes the connection abruptly (TCP RST) without answering;
+	// over HTTP/2 the other requests on the connection fail with it.
 	FaultReset FaultKind = "reset"
 	// FaultDelay waits Delay, then serves the request normally.
 	FaultDelay FaultKind = "delay"
-	// FaultTruncate sends the real status and headers but only half the body, then closes.
+	// FaultTruncate sends the real status and headers but only half the body, then closes;
+	// over HTTP/2 the other requests on the connection fail with it.
 	FaultTruncate FaultKind = "truncate"
 	// FaultMalformed sends the real status with a body that is not valid JSON.
 	FaultMalformed FaultKind = "malformed"

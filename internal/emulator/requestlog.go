@@ -96,10 +96,12 @@ func (e *Emulator) Counts() []Counter {
 	return out
 }
 
-// ResetLog empties the request log and the counters.
+// ResetLog empties the request log and the counters, the connection
+// counters (Connections) included.
 func (e *Emulator) ResetLog() {
 	e.reqlog.mu.Lock()
-	defer e.reqlog.mu.Unlock()
 	e.reqlog.entries = nil
 	e.reqlog.counts = map[countKey]int{}
+	e.reqlog.mu.Unlock()
+	e.conns.reset()
 }

@@ -12,20 +12,28 @@ import (
 	"time"
 )
 
-// newHTTPSServer serves h over TLS with cert, HTTP/1.1 only so that faults can
-// hijack connections.
-func newHTTPSServer(h http.Handler, cert tls.Certificate, log *slog.Logger) *http.Server {
+// newHTTPSServer serves h over TLS with cert, as Key Vault does: HTTP/2
+// and HTTP/1.1 offered by ALPN, or HTTP/1.1 alone when http1Only is set.
+// Every connection and handshake is counted in stats.
+func newHTTPSServer(h http.Handler, cert tls.Certificate, log *slog.Logger, http1Only bool, stats *connStats) *http.Server {
 	s := newHTTPServer(h, log)
-	s.TLSConfig = &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}
+	if !http1Only {
+		s.Protocols.SetHTTP2(true)
+	}
+	s.TLSConfig = &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12,
+		VerifyConnection: stats.verifyConnection}
+	s.ConnState = stats.connState
+	s.ConnContext = withConn
 	return s
 }
 
+// newHTTPServer serves h over HTTP/1.1.
 func newHTTPServer(h http.Handler, log *slog.Logger) *http.Server {
-	var p http.Protocols
+	p := new(http.Protocols)
 	p.SetHTTP1(true)
 	return &http.Server{
 		Handler:           h,
-		Protocols:         &p,
+		Protocols:         p,
 		ReadHeaderTimeout: 30 * time.Second,
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelDebug),
 	}

@@ -6,6 +6,10 @@
 // names to another address (like curl's --connect-to), and a CA file that
 // replaces the system trust store. Host names, the TLS server name checked,
 // and the Host header are never changed, so the same code path runs.
+//
+// Clients speak HTTP/2 where the server offers it by ALPN (one connection
+// per host for every request) and HTTP/1.1 otherwise, keeping as many idle
+// connections per host as requests are sent at once (ClientConfig.Concurrency).
 package transport
 
 import (
@@ -131,7 +135,38 @@ type ClientConfig struct {
 	// Wrap, when set, wraps the client's round tripper outermost, such as
 	// to count requests for metrics.
 	Wrap func(http.RoundTripper) http.RoundTripper
+	// Concurrency is the most requests the client's user sends to one host
+	// at once, such as the agent's workers. Over HTTP/1.1 the client keeps
+	// enough idle connections per host (IdleConnsPerHost) that none is
+	// closed only to be opened again for the next request; zero means Go's
+	// default of 2.
+	Concurrency int
 }
+
+// IdleConnsPerHost is the number of idle connections per host a client
+// keeps for concurrency requests at once: one for each, and one more. A
+// request that finds no idle connection dials a new one, which can happen
+// while another request's connection is still on its way back to the
+// pool; keeping the connection that race leaves too means no connection is
+// ever closed for want of room, and with concurrency + 1 open a request
+// always finds one idle. Never fewer than Go's default
+// (http.DefaultMaxIdleConnsPerHost, 2); zero concurrency means that default.
+func IdleConnsPerHost(concurrency int) int {
+	if concurrency <= 0 {
+		return http.DefaultMaxIdleConnsPerHost
+	}
+	return max(concurrency+1, http.DefaultMaxIdleConnsPerHost)
+}
+
+// HTTP/2 health checks: a connection that received no frame for
+// h2SendPingTimeout is sent a ping, and closed when no answer arrives
+// within h2PingTimeout. Every request to a host shares one HTTP/2
+// connection, so one that went silent (a middlebox dropped it) would
+// otherwise hold every request and retry until its try timeout.
+const (
+	h2SendPingTimeout = 30 * time.Second
+	h2PingTimeout     = 15 * time.Second
+)
 
 // NewClient returns an HTTP client that applies o. It never follows a
 // redirect: Do fails with a *RedirectError (inside a *url.Error).
@@ -146,6 +181,16 @@ func NewClient(o Options, cfg ClientConfig) (*http.Client, error) {
 	}
 	tr := base.Clone()
 	tr.TLSClientConfig = &tls.Config{MinVersion: tls.VersionTLS12, RootCAs: roots}
+	// HTTP/2 where the server offers it by ALPN, as Key Vault does: every
+	// request to a host then shares one connection. Said here rather than
+	// left to the ForceAttemptHTTP2 that Clone copies, which is what keeps
+	// HTTP/2 on with a TLSClientConfig of one's own.
+	tr.Protocols = new(http.Protocols)
+	tr.Protocols.SetHTTP1(true)
+	tr.Protocols.SetHTTP2(true)
+	tr.HTTP2 = &http.HTTP2Config{SendPingTimeout: h2SendPingTimeout, PingTimeout: h2PingTimeout}
+	tr.MaxIdleConnsPerHost = IdleConnsPerHost(cfg.Concurrency)
+	tr.MaxIdleConns = max(tr.MaxIdleConns, tr.MaxIdleConnsPerHost)
 	if cfg.NoProxy {
 		tr.Proxy = nil
 	}

@@ -28,10 +28,18 @@ type emu struct {
 // temporary directory and waits until it is ready.
 func startEmulator(t *testing.T, vaults ...string) *emu {
 	t.Helper()
+	return startEmulatorFlags(t, nil, vaults...)
+}
+
+// startEmulatorFlags is startEmulator with more emulator flags, such as
+// --http1-only.
+func startEmulatorFlags(t *testing.T, flags []string, vaults ...string) *emu {
+	t.Helper()
 	dir := t.TempDir()
 	readyFile := filepath.Join(dir, "ready.json")
 	args := []string{"emulator", "--listen", "127.0.0.1:0", "--imds-listen", "127.0.0.1:0",
 		"--state-dir", filepath.Join(dir, "state"), "--ready-file", readyFile, "--log-level", "debug"}
+	args = append(args, flags...)
 	for _, v := range vaults {
 		args = append(args, "--vault", v)
 	}
