@@ -357,6 +357,9 @@ func (a *Agent) endDetect(spec Spec, pd *passDetect) {
 			costs = d.vaultCosts(spec)
 		}
 		total := costs[k]
+		if m.measured.IsZero() && total >= 2 {
+			continue // not measured yet, though it may pay: nothing chosen
+		}
 		s := m.steady(total)
 		if s == m.strategy {
 			continue
@@ -406,7 +409,7 @@ func (m *vaultMemo) describePages() string {
 func (m *vaultMemo) why(total int, err error) string {
 	switch {
 	case m.measured.IsZero():
-		return "its due secrets' versions cost fewer than 2 requests per pass, which no vault listing beats"
+		return "listing its secrets' versions costs 1 request per poll, which no vault listing beats"
 	case m.refused:
 		return "the vault refused to list its secrets (403); measured again in 24 h"
 	case err != nil && !errors.Is(err, context.Canceled):

@@ -3,6 +3,7 @@ package agent
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"net/http"
 	"reflect"
 	"strings"
@@ -230,7 +231,8 @@ func (s *fakeSource) vaultPagesServed() int {
 
 func TestVaultWideUnchangedPollListsNoVersions(t *testing.T) {
 	h := vaultHarness(t, []string{"long", "b", "c"}, 60)
-	a := h.agent(t, nil)
+	var logs strings.Builder
+	a := h.agent(t, func(d *Deps) { d.Logger = slog.New(slog.NewTextHandler(&logs, nil)) })
 	a.SyncOnce(context.Background()) // first installs: one get each
 	if lists, pages := poll(t, h, a); lists != 3 || pages != 0 {
 		t.Fatalf("first listing pass: %d version listings and %d vault pages, want 3 and 0 (nothing known to compare with)", lists, pages)
@@ -243,6 +245,10 @@ func TestVaultWideUnchangedPollListsNoVersions(t *testing.T) {
 		if lists, pages := poll(t, h, a); lists != 0 || pages != 1 {
 			t.Fatalf("unchanged poll: %d version listings and %d vault pages, want 0 and 1", lists, pages)
 		}
+	}
+	if n := strings.Count(logs.String(), `msg="change detection strategy"`); n != 1 ||
+		!strings.Contains(logs.String(), `msg="change detection strategy" vault=https://v.vault.azure.net strategy=vault-wide perSecretRequests=5 vaultListRequests=1`) {
+		t.Errorf("the strategy was logged %d times, want once, vault-wide with both costs:\n%s", n, logs.String())
 	}
 	want := []VaultDetection{{Vault: "https://v.vault.azure.net", Strategy: StrategyVaultWide, PerSecretRequests: 5, VaultListRequests: "1"}}
 	if got := a.Status().Detection; !reflect.DeepEqual(got, want) {
