@@ -432,7 +432,8 @@ type VaultDetection struct {
 	VaultListRequests string `json:"vaultListRequests,omitempty"`
 }
 
-// detection returns the strategy of every vault of spec that has one.
+// detection returns the strategy of every vault of spec whose secrets'
+// versions were listed.
 func (a *Agent) detection(spec Spec) []VaultDetection {
 	d := &a.detect
 	d.mu.Lock()
@@ -446,11 +447,11 @@ func (a *Agent) detection(spec Spec) []VaultDetection {
 	for _, c := range spec.Certificates {
 		k := vaultKey(c.VaultURL)
 		m := d.vaults[k]
-		if seen[k] || m == nil || m.strategy == "" {
+		if seen[k] || m == nil {
 			continue
 		}
 		seen[k] = true
-		out = append(out, VaultDetection{Vault: c.VaultURL, Strategy: m.strategy, PerSecretRequests: costs[k], VaultListRequests: m.describePages()})
+		out = append(out, VaultDetection{Vault: c.VaultURL, Strategy: m.steady(costs[k]), PerSecretRequests: costs[k], VaultListRequests: m.describePages()})
 	}
 	return out
 }
