@@ -45,8 +45,8 @@ const listPage = 25
 // its last listing (metadata only, never a value).
 type detector struct {
 	mu      sync.Mutex
-	vaults  map[string]*vaultMemo    // by vaultKey
-	secrets map[string]*cachedSecret // by secretKey
+	vaults  map[string]*vaultMemo // by vaultKey
+	secrets slab
 }
 
 // vaultMemo is what the agent learned about one vault's secret listing.
@@ -63,8 +63,14 @@ type vaultMemo struct {
 	strategy string
 }
 
-// secretKey identifies a secret of a vault in the cache.
-func secretKey(vaultURL, name string) string { return vaultKey(vaultURL) + "/" + strings.ToLower(name) }
+// secretID identifies a secret of a vault in the cache. Its strings are
+// the spec's own when they are in lower case already, so a key costs no
+// allocation of its own.
+type secretID struct{ vault, name string }
+
+func secretKey(vaultURL, name string) secretID {
+	return secretID{vault: vaultKey(vaultURL), name: strings.ToLower(name)}
+}
 
 // choice is how one vault is read in one pass.
 type choice struct {
@@ -181,7 +187,7 @@ func (a *Agent) beginDetect(ctx context.Context, spec Spec, due []CertSpec) (con
 			continue
 		}
 		pv.names[name] = true
-		if e := d.secrets[secretKey(c.VaultURL, c.Name)]; e != nil {
+		if e := d.secrets.get(secretKey(c.VaultURL, c.Name)); e != nil {
 			pv.perSecret += e.cost()
 		}
 	}
@@ -191,20 +197,21 @@ func (a *Agent) beginDetect(ctx context.Context, spec Spec, due []CertSpec) (con
 // prune forgets the secrets and vaults that spec no longer observes.
 // The caller holds d.mu.
 func (d *detector) prune(spec Spec) {
-	if d.secrets == nil {
-		d.secrets, d.vaults = map[string]*cachedSecret{}, map[string]*vaultMemo{}
+	if d.vaults == nil {
+		d.vaults = map[string]*vaultMemo{}
 	}
-	if len(d.secrets) <= len(spec.Certificates) && len(d.vaults) <= len(spec.Certificates) {
+	d.secrets.reserve(len(spec.Certificates))
+	if d.secrets.len() <= len(spec.Certificates) && len(d.vaults) <= len(spec.Certificates) {
 		return
 	}
-	keep, vaults := map[string]bool{}, map[string]bool{}
+	keep, vaults := map[secretID]bool{}, map[string]bool{}
 	for _, c := range spec.Certificates {
 		keep[secretKey(c.VaultURL, c.Name)] = true
 		vaults[vaultKey(c.VaultURL)] = true
 	}
-	for k := range d.secrets {
+	for k := range d.secrets.index {
 		if !keep[k] {
-			delete(d.secrets, k)
+			d.secrets.forget(k)
 		}
 	}
 	for k := range d.vaults {
@@ -232,7 +239,7 @@ func (a *Agent) listVersions(ctx context.Context, spec Spec, c CertSpec, install
 		item, seen = pv.items[strings.ToLower(c.Name)]
 		if seen {
 			a.detect.mu.Lock()
-			e := a.detect.secrets[key]
+			e := a.detect.secrets.get(key)
 			var vs []keyvault.Version
 			ok := false
 			if e != nil {
@@ -250,7 +257,7 @@ func (a *Agent) listVersions(ctx context.Context, spec Spec, c CertSpec, install
 	if err != nil {
 		if isNotFound(err) {
 			a.detect.mu.Lock()
-			delete(a.detect.secrets, key)
+			a.detect.secrets.forget(key)
 			a.detect.mu.Unlock()
 		}
 		return nil, err
@@ -258,20 +265,17 @@ func (a *Agent) listVersions(ctx context.Context, spec Spec, c CertSpec, install
 	now := a.clock.Now()
 	e := newCachedSecret(vs, installed, need, now)
 	full := a.deps.FullRecheck
-	e.fullDue = now.Add(full/2 + rand.N(full/2+1)) // spread: a vault's secrets do not all fall due together
+	e.fullDue = nanos(now.Add(full/2 + rand.N(full/2+1))) // spread: a vault's secrets do not all fall due together
 	a.detect.mu.Lock()
 	defer a.detect.mu.Unlock()
-	if old := a.detect.secrets[key]; !seen && old != nil {
+	if old := a.detect.secrets.get(key); !seen && old != nil {
 		// No vault listing in this pass: the item seen before this
 		// listing still stands for it (if the current version changed
 		// since, the item moved too, and the next vault-wide pass lists).
 		item, seen = old.item, old.itemKnown
 	}
 	e.item, e.itemKnown = item, seen
-	if a.detect.secrets == nil {
-		a.detect.secrets = map[string]*cachedSecret{}
-	}
-	a.detect.secrets[key] = e
+	a.detect.secrets.put(key, e)
 	return vs, nil
 }
 
@@ -353,6 +357,9 @@ func (a *Agent) endDetect(spec Spec, pd *passDetect) {
 			costs = d.vaultCosts(spec)
 		}
 		total := costs[k]
+		if m.measured.IsZero() && total >= 2 {
+			continue // not measured yet, though it may pay: nothing chosen
+		}
 		s := m.steady(total)
 		if s == m.strategy {
 			continue
@@ -368,7 +375,7 @@ func (a *Agent) endDetect(spec Spec, pd *passDetect) {
 // listed yet). The caller holds d.mu.
 func (d *detector) vaultCosts(spec Spec) map[string]int {
 	costs := map[string]int{}
-	seen := map[string]bool{}
+	seen := map[secretID]bool{}
 	for _, c := range spec.Certificates {
 		sk := secretKey(c.VaultURL, c.Name)
 		if c.PinnedVersion != "" || seen[sk] {
@@ -376,7 +383,7 @@ func (d *detector) vaultCosts(spec Spec) map[string]int {
 		}
 		seen[sk] = true
 		n := 1
-		if e := d.secrets[sk]; e != nil {
+		if e := d.secrets.get(sk); e != nil {
 			n = e.cost()
 		}
 		costs[vaultKey(c.VaultURL)] += n
@@ -402,7 +409,7 @@ func (m *vaultMemo) describePages() string {
 func (m *vaultMemo) why(total int, err error) string {
 	switch {
 	case m.measured.IsZero():
-		return "its due secrets' versions cost fewer than 2 requests per pass, which no vault listing beats"
+		return "listing its secrets' versions costs 1 request per poll, which no vault listing beats"
 	case m.refused:
 		return "the vault refused to list its secrets (403); measured again in 24 h"
 	case err != nil && !errors.Is(err, context.Canceled):
@@ -425,7 +432,8 @@ type VaultDetection struct {
 	VaultListRequests string `json:"vaultListRequests,omitempty"`
 }
 
-// detection returns the strategy of every vault of spec that has one.
+// detection returns the strategy of every vault of spec whose secrets'
+// versions were listed.
 func (a *Agent) detection(spec Spec) []VaultDetection {
 	d := &a.detect
 	d.mu.Lock()
@@ -439,11 +447,11 @@ func (a *Agent) detection(spec Spec) []VaultDetection {
 	for _, c := range spec.Certificates {
 		k := vaultKey(c.VaultURL)
 		m := d.vaults[k]
-		if seen[k] || m == nil || m.strategy == "" {
+		if seen[k] || m == nil {
 			continue
 		}
 		seen[k] = true
-		out = append(out, VaultDetection{Vault: c.VaultURL, Strategy: m.strategy, PerSecretRequests: costs[k], VaultListRequests: m.describePages()})
+		out = append(out, VaultDetection{Vault: c.VaultURL, Strategy: m.steady(costs[k]), PerSecretRequests: costs[k], VaultListRequests: m.describePages()})
 	}
 	return out
 }

@@ -3,6 +3,7 @@ package agent
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"net/http"
 	"reflect"
 	"strings"
@@ -79,14 +80,14 @@ func TestCachedSecretIsSmallAndStandsForTheListing(t *testing.T) {
 	vs := history(60, t0)
 	installed := []store.Installed{{Version: "v60", Current: true}, {Version: "v59"}}
 	e := newCachedSecret(vs, installed, 1, t0)
-	if len(e.versions) != 2 || e.versions[0].version != "v60" || e.versions[1].version != "v59" || e.cost() != 3 {
-		t.Fatalf("kept %d versions (%v), cost %d; want v60, v59 of 60 listed (3 pages)", len(e.versions), e.versions, e.cost())
+	if got := keptIDs(&e); !reflect.DeepEqual(got, []string{"v60", "v59"}) || e.cost() != 3 {
+		t.Fatalf("kept %v, cost %d; want v60, v59 of 60 listed (3 pages)", got, e.cost())
 	}
 	if e.candidate {
 		t.Error("the dropped versions have all expired, yet one is taken as maybe usable")
 	}
 	item := versionAttrs(vs[59])
-	e.item, e.itemKnown, e.fullDue = item, true, t0.Add(DefaultFullRecheck)
+	e.item, e.itemKnown, e.fullDue = item, true, nanos(t0.Add(DefaultFullRecheck))
 
 	got, ok := e.reuse("https://v.vault.azure.net", "web", item, t0.Add(time.Minute), 1, installed)
 	if !ok {
@@ -126,9 +127,9 @@ func TestCachedSecretIsListedWhenADroppedVersionMayMatter(t *testing.T) {
 	vs[3].Expires = t0.Add(2 * time.Hour)
 	installed := []store.Installed{{Version: "v5", Current: true}, {Version: "v4"}}
 	e := newCachedSecret(vs, installed, 1, t0)
-	e.item, e.itemKnown, e.fullDue = versionAttrs(vs[4]), true, t0.Add(DefaultFullRecheck)
-	if !e.candidate || len(e.versions) != 2 {
-		t.Fatalf("kept %v, candidate %v; want v5, v4 and a maybe-usable dropped one", e.versions, e.candidate)
+	e.item, e.itemKnown, e.fullDue = versionAttrs(vs[4]), true, nanos(t0.Add(DefaultFullRecheck))
+	if got := keptIDs(&e); !e.candidate || !reflect.DeepEqual(got, []string{"v5", "v4"}) {
+		t.Fatalf("kept %v, candidate %v; want v5, v4 and a maybe-usable dropped one", got, e.candidate)
 	}
 	// After v5 expired, v4 is still usable: the cache stands, and v5 shows expired.
 	got, ok := e.reuse("https://v.vault.azure.net", "web", e.item, t0.Add(90*time.Minute), 1, installed)
@@ -149,12 +150,30 @@ func TestCachedSecretTooLongIsNotKept(t *testing.T) {
 		vs = append(vs, keyvault.Version{Version: fmt.Sprintf("v%02d", i), Enabled: i < 10, Created: t0.Add(time.Duration(i-50) * time.Hour)})
 	}
 	e := newCachedSecret(vs, nil, 1, t0)
-	if !e.tooLong || e.versions != nil || e.cost() != 2 {
-		t.Fatalf("tooLong %v, kept %d, cost %d", e.tooLong, len(e.versions), e.cost())
+	if !e.tooLong || e.n != 0 || e.more != nil || e.cost() != 2 {
+		t.Fatalf("tooLong %v, kept %d, cost %d", e.tooLong, e.n, e.cost())
 	}
-	e.itemKnown, e.fullDue = true, t0.Add(time.Hour)
+	e.itemKnown, e.fullDue = true, nanos(t0.Add(time.Hour))
 	if _, ok := e.reuse("https://v.vault.azure.net", "web", e.item, t0, 1, nil); ok {
 		t.Error("a secret too long to keep reused its cache")
+	}
+}
+
+func keptIDs(e *cachedSecret) []string {
+	var out []string
+	for i := range int(e.n) {
+		out = append(out, e.kept(i).version())
+	}
+	return out
+}
+
+// Key Vault's 32-hex version ids are kept as 16 bytes, any other id whole.
+func TestCachedVersionIDs(t *testing.T) {
+	for _, id := range []string{"0123456789abcdef0123456789abcdef", "0123456789ABCDEF0123456789ABCDEF", "v1", "zz23456789abcdef0123456789abcdef"} {
+		cv := newCachedVersion(keyvault.Version{Version: id})
+		if cv.version() != id || !cv.is(id) || cv.is(id+"0") || cv.is("00000000000000000000000000000000") {
+			t.Errorf("%s: version() = %s, is(self) = %v", id, cv.version(), cv.is(id))
+		}
 	}
 }
 
@@ -212,7 +231,8 @@ func (s *fakeSource) vaultPagesServed() int {
 
 func TestVaultWideUnchangedPollListsNoVersions(t *testing.T) {
 	h := vaultHarness(t, []string{"long", "b", "c"}, 60)
-	a := h.agent(t, nil)
+	var logs strings.Builder
+	a := h.agent(t, func(d *Deps) { d.Logger = slog.New(slog.NewTextHandler(&logs, nil)) })
 	a.SyncOnce(context.Background()) // first installs: one get each
 	if lists, pages := poll(t, h, a); lists != 3 || pages != 0 {
 		t.Fatalf("first listing pass: %d version listings and %d vault pages, want 3 and 0 (nothing known to compare with)", lists, pages)
@@ -225,6 +245,10 @@ func TestVaultWideUnchangedPollListsNoVersions(t *testing.T) {
 		if lists, pages := poll(t, h, a); lists != 0 || pages != 1 {
 			t.Fatalf("unchanged poll: %d version listings and %d vault pages, want 0 and 1", lists, pages)
 		}
+	}
+	if n := strings.Count(logs.String(), `msg="change detection strategy"`); n != 1 ||
+		!strings.Contains(logs.String(), `msg="change detection strategy" vault=https://v.vault.azure.net strategy=vault-wide perSecretRequests=5 vaultListRequests=1`) {
+		t.Errorf("the strategy was logged %d times, want once, vault-wide with both costs:\n%s", n, logs.String())
 	}
 	want := []VaultDetection{{Vault: "https://v.vault.azure.net", Strategy: StrategyVaultWide, PerSecretRequests: 5, VaultListRequests: "1"}}
 	if got := a.Status().Detection; !reflect.DeepEqual(got, want) {
