@@ -3,7 +3,9 @@
 package e2e
 
 import (
+	"encoding/base64"
 	"encoding/json"
+	"encoding/pem"
 	"fmt"
 	"net"
 	"os"
@@ -18,8 +20,9 @@ import (
 	"github.com/akvvm/akvvm/internal/logfwd/fwdtest"
 )
 
-// The receiver is fwdtest's forward-protocol server: Debian has no fluentd
-// or Fluent Bit package, and the Go forward libraries ship no server.
+// The tests that check what arrives send to the OpenTelemetry Collector's
+// Fluent Forward receiver (otelforward_test.go). fwdtest's server stays for
+// what that receiver cannot do: accept and never read.
 
 // withLogging adds loggingSettings forwarding to endpoint to the box's settings.
 func (b *box) withLogging(t *testing.T, endpoint string) {
@@ -41,71 +44,82 @@ func (b *box) withLogging(t *testing.T, endpoint string) {
 	}
 }
 
-func listenForward(t *testing.T, addr string) *fwdtest.Receiver {
-	t.Helper()
-	r, err := fwdtest.Listen("tcp", addr)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = r.Close() })
-	return r
-}
-
-// find returns the first event with msg, or nil.
-func find(evs []fwdtest.Event, msg string) *fwdtest.Event {
-	for i := range evs {
-		if evs[i].Record["msg"] == msg {
-			return &evs[i]
-		}
-	}
-	return nil
-}
-
 func TestLogForwardSyncSendsRecords(t *testing.T) {
 	t.Parallel()
 	e := startEmulator(t, "fwdvault")
 	web := e.create(t, "fwdvault", "web", emulator.CertificateSpec{})
-	r := listenForward(t, "127.0.0.1:0")
+	r := startOTelForward(t, "127.0.0.1:0")
 	b := newBox(t)
 	b.writeSettings(t, e,
 		map[string]any{"url": "https://fwdvault.vault.azure.net/secrets/web"},
 		map[string]any{"url": "https://fwdvault.vault.azure.net/secrets/missing"})
-	b.withLogging(t, "tcp://"+r.Addr())
+	b.withLogging(t, "tcp://"+r.addr)
+	start := time.Now()
 	out, code := b.sync(t, e)
 	if code != 1 {
 		t.Fatalf("sync with a missing certificate: exit %d, want 1:\n%s", code, out)
 	}
 	// sync --once sends what is queued before it exits.
-	evs, err := r.Wait(10*time.Second, func(evs []fwdtest.Event) bool {
-		return find(evs, "installed new version") != nil && find(evs, "certificate sync failed") != nil
+	recs, err := r.Wait(10*time.Second, func(recs []fwdRecord) bool {
+		return findRecord(recs, "installed new version") != nil && findRecord(recs, "certificate sync failed") != nil
 	})
 	if err != nil {
-		t.Fatalf("%v: %+v\nakvvm output:\n%s", err, evs, out)
+		t.Fatalf("%v: %+v\nakvvm output:\n%s", err, recs, out)
 	}
-	inst := find(evs, "installed new version")
-	if inst.Tag != "akvvm_service" || inst.Record["level"] != "INFO" || inst.Record["certificate"] != "fwdvault/web" ||
-		inst.Record["version"] != web.Version || inst.Record["thumbprint"] == "" {
-		t.Errorf("install record: tag %q, %v", inst.Tag, inst.Record)
+	inst := findRecord(recs, "installed new version")
+	if a := inst.Attributes; inst.Tag != "akvvm_service" || a["level"] != "INFO" || a["certificate"] != "fwdvault/web" ||
+		a["version"] != web.Version || a["thumbprint"] != web.Thumbprint {
+		t.Errorf("install record: tag %q, %v", inst.Tag, a)
 	}
-	if d := time.Since(inst.Time); d < 0 || d > time.Minute {
-		t.Errorf("event time %v", inst.Time)
+	// The event time is akvvm's, to the sub-second (EventTime).
+	if inst.Time.Before(start.Truncate(time.Second)) || inst.Time.After(time.Now()) || inst.Time.Nanosecond() == 0 {
+		t.Errorf("event time %v, sync ran from %v", inst.Time, start)
 	}
-	fail := find(evs, "certificate sync failed")
-	msg, _ := fail.Record["error"].(string)
-	if fail.Record["level"] != "WARN" || fail.Record["certificate"] != "fwdvault/missing" || fail.Record["attempt"] != int64(1) ||
-		!strings.Contains(msg, "404") {
-		t.Errorf("failure record: %v", fail.Record)
+	fail := findRecord(recs, "certificate sync failed")
+	msg, _ := fail.Attributes["error"].(string)
+	if a := fail.Attributes; fail.Tag != "akvvm_service" || a["level"] != "WARN" || a["certificate"] != "fwdvault/missing" ||
+		a["attempt"] != json.Number("1") || !strings.Contains(msg, "404") {
+		t.Errorf("failure record: tag %q, %v", fail.Tag, a)
 	}
 	if !strings.Contains(out, "error="+strconv.Quote(msg)) {
 		t.Errorf("the forwarded error %q is not the text log's:\n%s", msg, out)
 	}
-	if errs := r.Errors(); len(errs) > 0 {
-		t.Errorf("receiver: %v", errs)
+	noSecretForwarded(t, r.Output(), b, "fwdvault.web")
+	if p := r.Problems(); len(p) > 0 {
+		t.Errorf("receiver: %q", p)
+	}
+}
+
+// noSecretForwarded fails when the forwarded output holds the private key
+// installed at the store link name, or anything like a key or a token.
+func noSecretForwarded(t *testing.T, output string, b *box, name string) {
+	t.Helper()
+	data, err := os.ReadFile(filepath.Join(b.store, name))
+	if err != nil {
+		t.Fatal(err)
+	}
+	keys := 0
+	for blk, rest := pem.Decode(data); blk != nil; blk, rest = pem.Decode(rest) {
+		if strings.Contains(blk.Type, "PRIVATE KEY") {
+			keys++
+			if k := base64.StdEncoding.EncodeToString(blk.Bytes)[:64]; strings.Contains(output, k) {
+				t.Errorf("the installed private key was forwarded")
+			}
+		}
+	}
+	if keys == 0 {
+		t.Fatalf("%s holds no private key to look for", name)
+	}
+	for _, s := range []string{"PRIVATE KEY", "BEGIN", "eyJ"} {
+		if strings.Contains(output, s) {
+			t.Errorf("forwarded records hold %q: a key or a token", s)
+		}
 	}
 }
 
 func TestLogForwardBuffersUntilTheReceiverStarts(t *testing.T) {
 	t.Parallel()
+	fwdReceiverBinary(t) // built before akvvm starts, so the build does not count as downtime
 	e := startEmulator(t, "latevault")
 	web := e.create(t, "latevault", "web", emulator.CertificateSpec{})
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
@@ -120,25 +134,28 @@ func TestLogForwardBuffersUntilTheReceiverStarts(t *testing.T) {
 	d := b.startRun(t, e)
 	b.waitInstalled(t, "latevault/web", web.Version)
 	time.Sleep(time.Second) // a few connection attempts are refused
-	r := listenForward(t, addr)
-	evs, err := r.Wait(20*time.Second, func(evs []fwdtest.Event) bool {
-		return find(evs, "installed new version") != nil
+	r := startOTelForward(t, addr)
+	recs, err := r.Wait(20*time.Second, func(recs []fwdRecord) bool {
+		return findRecord(recs, "installed new version") != nil
 	})
 	if err != nil {
-		t.Fatalf("%v: %+v\nakvvm output:\n%s", err, evs, d.out.String())
+		t.Fatalf("%v: %+v\nakvvm output:\n%s", err, recs, d.out.String())
 	}
-	if find(evs, "agent started") == nil {
-		t.Errorf("the first record was not delivered: %+v", evs)
+	if findRecord(recs, "agent started") == nil {
+		t.Errorf("the first record was not delivered: %+v", recs)
 	}
-	if i := find(evs, "installed new version"); i.Record["version"] != web.Version {
-		t.Errorf("install record %v", i.Record)
+	if i := findRecord(recs, "installed new version"); i.Attributes["version"] != web.Version {
+		t.Errorf("install record %v", i.Attributes)
 	}
 	d.stop(t)
-	if _, err := r.Wait(5*time.Second, func(evs []fwdtest.Event) bool { return find(evs, "agent stopped") != nil }); err != nil {
+	if _, err := r.Wait(5*time.Second, func(recs []fwdRecord) bool { return findRecord(recs, "agent stopped") != nil }); err != nil {
 		t.Errorf("the last record before exit: %v", err)
 	}
 	if strings.Contains(d.out.String(), "dropped records") {
 		t.Errorf("records were dropped:\n%s", d.out.String())
+	}
+	if p := r.Problems(); len(p) > 0 {
+		t.Errorf("receiver: %q", p)
 	}
 }
 
@@ -201,7 +218,7 @@ func TestLogForwardFromTheHandlerService(t *testing.T) {
 	t.Parallel()
 	e := startEmulator(t, "hfwdvault")
 	web := e.create(t, "hfwdvault", "web", emulator.CertificateSpec{})
-	r := listenForward(t, "127.0.0.1:0")
+	r := startOTelForward(t, "127.0.0.1:0")
 	store := filepath.Join(t.TempDir(), "store")
 	g := newGuestAgent(t, "3.0.7")
 	if out, code := g.run(t, "install", -1); code != 0 {
@@ -211,22 +228,22 @@ func TestLogForwardFromTheHandlerService(t *testing.T) {
 		"secretsManagementSettings": map[string]any{"pollingIntervalInS": "3600", "requireInitialSync": true,
 			"observedCertificates": []any{map[string]any{"url": "https://hfwdvault.vault.azure.net/secrets/web", "certificateStoreLocation": store}}},
 		"authenticationSettings": map[string]any{"msiEndpoint": e.ready.IMDSEndpoint},
-		"loggingSettings":        map[string]any{"logger": "fluentd", "endpoint": "tcp://" + r.Addr(), "format": "forward", "servicename": "kvvm_linux"},
+		"loggingSettings":        map[string]any{"logger": "fluentd", "endpoint": "tcp://" + r.addr, "format": "forward", "servicename": "kvvm_linux"},
 	})
 	if out, code := g.run(t, "enable", 0); code != 0 {
 		t.Fatalf("enable 0: exit %d\n%s", code, out)
 	}
 	stop := g.startService(t, e)
 	g.waitStatus(t, 0, handler.StatusSuccess)
-	evs, err := r.Wait(10*time.Second, func(evs []fwdtest.Event) bool { return find(evs, "installed new version") != nil })
+	recs, err := r.Wait(10*time.Second, func(recs []fwdRecord) bool { return findRecord(recs, "installed new version") != nil })
 	if err != nil {
 		t.Fatal(err)
 	}
-	if i := find(evs, "installed new version"); i.Tag != "kvvm_linux" || i.Record["version"] != web.Version || i.Record["certificate"] != "hfwdvault/web" {
-		t.Errorf("install record: tag %q, %v", i.Tag, i.Record)
+	if i := findRecord(recs, "installed new version"); i.Tag != "kvvm_linux" || i.Attributes["version"] != web.Version || i.Attributes["certificate"] != "hfwdvault/web" {
+		t.Errorf("install record: tag %q, %v", i.Tag, i.Attributes)
 	}
-	if find(evs, "service started") == nil {
-		t.Errorf("the service's own records are not forwarded: %+v", evs)
+	if findRecord(recs, "service started") == nil {
+		t.Errorf("the service's own records are not forwarded: %+v", recs)
 	}
 	stop()
 	log, err := os.ReadFile(filepath.Join(g.env.LogFolder, "akvvm_service.log"))
