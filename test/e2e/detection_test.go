@@ -178,8 +178,11 @@ func TestVaultWideForManySecretsPerSecretForFewOfALargeVault(t *testing.T) {
 	// the vault is larger took at most a page or so.
 	big := measure(t, e, d, "bigvault", 6, func(l passLine) bool { return l.VersionListings > 0 })
 	t.Logf("2 of a vault of 2,000: %+v", big)
-	if big.listVersions != big.checks || big.listSecrets != 0 || big.strategies[agent.StrategyVaultWide] != 0 {
-		t.Errorf("2 of 2,000: %d version listings for %d checks, %d vault pages; want one listing per check and no vault listing", big.listVersions, big.checks, big.listSecrets)
+	// The one-time page or so that learns the vault's size may fall in the
+	// measured passes (when the jitter first makes both secrets due
+	// together); it is bounded below, over the whole run.
+	if big.listVersions != big.checks || big.strategies[agent.StrategyVaultWide] != 0 {
+		t.Errorf("2 of 2,000: %d version listings for %d checks, strategies %v; want one listing per check and never vault-wide", big.listVersions, big.checks, big.strategies)
 	}
 	explored := 0
 	for _, r := range e.requests(t, emulator.OpListSecrets) {
