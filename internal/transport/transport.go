@@ -45,6 +45,9 @@ func ParseRoute(s string) (Route, error) {
 	}
 	r := Route{Host: strings.ToLower(from), Addr: to}
 	if h, p, err := net.SplitHostPort(from); err == nil {
+		if p == "" {
+			return Route{}, fmt.Errorf("route %q: the port after %q is empty; write HOST=ADDR:PORT to match every port, or HOST:PORT=ADDR:PORT", s, h+":")
+		}
 		r.Host, r.Port = strings.ToLower(h), p
 	}
 	if r.Host == "" {

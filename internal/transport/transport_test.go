@@ -25,6 +25,8 @@ func TestParseRoute(t *testing.T) {
 		{in: "no-equals", wantErr: "want HOST[:PORT]=ADDR:PORT"},
 		{in: "a.b=127.0.0.1", wantErr: "must be ADDR:PORT"},
 		{in: "a.*.b=127.0.0.1:1", wantErr: "only a leading"},
+		{in: "vault.test:=127.0.0.1:1", wantErr: "the port after \"vault.test:\" is empty"},
+		{in: "[:]:=:0", wantErr: "is empty"},
 	}
 	for _, tt := range tests {
 		got, err := ParseRoute(tt.in)
