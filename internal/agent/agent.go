@@ -77,7 +77,7 @@ func New(spec Spec, deps Deps) (*Agent, error) {
 		deps.FullRecheck = DefaultFullRecheck
 	}
 	a := &Agent{deps: deps, clock: deps.Clock, log: deps.Logger, reload: make(chan Spec, 1), nowKick: make(chan struct{}, 1),
-		rand: rand.New(rand.NewPCG(uint64(time.Now().UnixNano()), 0x616b76766d))}
+		rand: rand.New(rand.NewPCG(rand.Uint64(), 0x616b76766d))}
 	a.begun = a.clock.Now()
 	a.readPreviousStatus() // shown until this process has checked
 	a.setSpec(spec)

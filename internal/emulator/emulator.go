@@ -60,6 +60,11 @@ type Config struct {
 	HTTP1Only bool
 	// Now is the clock; default time.Now.
 	Now func() time.Time
+	// OnRequest, when set, is called with every request the request log
+	// records (vault and token requests, not the admin API's), as it is
+	// recorded; it must return quickly. The fleet simulation counts
+	// requests per window with it.
+	OnRequest func(Request)
 	// Logger receives one Debug line per request and lifecycle lines at Info.
 	Logger *slog.Logger
 }
@@ -201,10 +206,6 @@ func (e *Emulator) Start() error {
 	if e.started {
 		return errors.New("emulator already started")
 	}
-	cert, err := e.ca.ServerCertificate(serverDNSNames(), []net.IP{net.IPv4(127, 0, 0, 1), net.IPv6loopback})
-	if err != nil {
-		return fmt.Errorf("issue emulator TLS certificate: %w", err)
-	}
 	httpsLn, err := net.Listen("tcp", e.cfg.HTTPSAddr)
 	if err != nil {
 		return fmt.Errorf("listen for HTTPS on %s (is another emulator running? use another --listen address): %w", e.cfg.HTTPSAddr, err)
@@ -213,6 +214,16 @@ func (e *Emulator) Start() error {
 	if err != nil {
 		_ = httpsLn.Close()
 		return fmt.Errorf("listen for the identity endpoint on %s (use another --imds-listen address): %w", e.cfg.IMDSAddr, err)
+	}
+	return e.serveOn(httpsLn, imdsLn)
+}
+
+// serveOn serves the HTTPS and identity listeners; srvMu is held.
+func (e *Emulator) serveOn(httpsLn, imdsLn net.Listener) error {
+	cert, err := e.ca.ServerCertificate(serverDNSNames(), []net.IP{net.IPv4(127, 0, 0, 1), net.IPv6loopback})
+	if err != nil {
+		_, _ = httpsLn.Close(), imdsLn.Close()
+		return fmt.Errorf("issue emulator TLS certificate: %w", err)
 	}
 	e.httpsLn, e.imdsLn = httpsLn, imdsLn
 	e.https = newHTTPSServer(e.httpsHandler(), cert, e.log, e.cfg.HTTP1Only, e.conns)

@@ -135,6 +135,9 @@ func (e *Emulator) finish(r *http.Request, sw *statusWriter, rec *requestRecord,
 		Selector: rec.selector,
 	}
 	e.reqlog.add(entry)
+	if e.cfg.OnRequest != nil {
+		e.cfg.OnRequest(entry)
+	}
 	e.log.Debug("emulator request", "vault", entry.Vault, "op", entry.Op, "method", entry.Method,
 		"path", entry.Path, "status", entry.Status, "client_id", entry.ClientID, "selector", entry.Selector, "duration", time.Since(start))
 }
