@@ -32,7 +32,7 @@ type checks struct {
 	total, failed, throttled atomic.Int64
 }
 
-func (c *checks) Certificates([]string)   {}
+func (c *checks) Certificates([]string)  {}
 func (c *checks) PassDone(time.Duration) {}
 func (c *checks) Checked(k agent.Check) {
 	c.total.Add(1)

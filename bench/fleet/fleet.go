@@ -25,7 +25,7 @@ type Config struct {
 	// Limit is the vault's limit per 10 s; default Key Vault's 4,000.
 	Limit int
 	// ThrottledLimit is the vault's limit per 10 s during the throttling
-	// scenario; default one per 100 agents, at least 2.
+	// scenario; default one per 40 agents, at least 2.
 	ThrottledLimit int
 	// Dir holds every machine's store and status file.
 	Dir string
@@ -47,7 +47,7 @@ func (c *Config) defaults() error {
 		c.Limit = emulator.DefaultThrottleLimit
 	}
 	if c.ThrottledLimit == 0 {
-		c.ThrottledLimit = max(2, c.Agents/100)
+		c.ThrottledLimit = max(2, c.Agents/40)
 	}
 	if c.Logf == nil {
 		c.Logf = func(string, ...any) {}
@@ -184,10 +184,11 @@ func Run(cfg Config) (*Report, error) {
 	}
 	rep.Phases = append(rep.Phases, p.wait(initial, 4*cfg.Interval))
 
-	// Steady state, until the next rotation.
-	next := 1.5 * float64(cfg.Interval)
+	// Steady state, until the next rotation: long enough for the agents'
+	// change detection to settle (their second poll learns the vault-wide
+	// listing, see docs/architecture.md "Change detection").
 	p = s.begin("steady", cfg.Limit)
-	time.Sleep(time.Duration(next))
+	time.Sleep(5 * cfg.Interval / 2)
 	rep.Phases = append(rep.Phases, p.wait(nil, 0))
 
 	// (b) One certificate every machine observes gets a new version.
