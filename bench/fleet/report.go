@@ -8,14 +8,6 @@ import (
 	"time"
 )
 
-// describe says what each phase is, for the table's readers.
-var describe = map[string]string{
-	"a-start":     "(a) every machine's initial sync at t=0 (a scale set deployed)",
-	"steady":      "steady state, nothing changes",
-	"b-rotation":  "(b) one certificate gets a new version; until every machine has it",
-	"c-throttled": "(c) another certificate gets a new version while the vault's limit is lowered",
-}
-
 // Write renders r as the results file's section for one fleet size.
 func (r *Report) Write(w io.Writer) {
 	c := r.Config
