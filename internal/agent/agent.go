@@ -7,6 +7,7 @@ import (
 	"io/fs"
 	"log/slog"
 	"math/rand/v2"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -58,6 +59,9 @@ func New(spec Spec, deps Deps) (*Agent, error) {
 	if err := CheckOverlaps(spec.Certificates); err != nil {
 		return nil, fmt.Errorf("settings: %w", err)
 	}
+	if deps.Secrets == nil && slices.ContainsFunc(spec.Certificates, CertSpec.IsSecret) {
+		return nil, errors.New("agent: observedSecrets need a secret file writer (Deps.Secrets)")
+	}
 	if deps.Clock == nil {
 		deps.Clock = realClock{}
 	}
@@ -94,12 +98,12 @@ func (a *Agent) setSpec(spec Spec) {
 	a.certs = make(map[string]*CertStatus, len(spec.Certificates))
 	for _, c := range spec.Certificates {
 		if st, ok := old[c.Key()]; ok {
-			st.URL = c.URL
+			st.URL, st.Kind = c.URL, c.kind()
 			st.NextCheck = time.Time{}
 			a.certs[c.Key()] = st
 			continue
 		}
-		a.certs[c.Key()] = &CertStatus{Key: c.Key(), URL: c.URL}
+		a.certs[c.Key()] = &CertStatus{Key: c.Key(), URL: c.URL, Kind: c.kind()}
 	}
 }
 
@@ -395,6 +399,9 @@ func (a *Agent) recover(ctx context.Context, spec Spec) {
 	targets := make([]store.Target, 0, len(spec.Certificates))
 	seen := map[string]bool{}
 	for _, c := range spec.Certificates {
+		if c.IsSecret() {
+			continue // a file of its own, no store
+		}
 		k := c.Target.Location + "\x00" + c.Target.StoreName
 		if !seen[k] {
 			seen[k] = true
@@ -596,7 +603,7 @@ func (a *Agent) Status() Status {
 // lastKnown is the previous run's entry p shown for c, which this process
 // has not checked yet: c's check in flight and next check, p's state.
 func lastKnown(p, c CertStatus) CertStatus {
-	p.URL, p.LastKnown = c.URL, true
+	p.URL, p.Kind, p.LastKnown = c.URL, c.Kind, true
 	p.CheckingSince, p.Attempt, p.MaxAttempts = c.CheckingSince, c.Attempt, c.MaxAttempts
 	if p.Installed() {
 		p.MaxAttempts = 0 // installed before: this check is no initial sync
@@ -648,7 +655,7 @@ func phase(spec Spec, certs []CertStatus) (Phase, string) {
 		}
 	}
 	total := len(certs)
-	summary := fmt.Sprintf("%d of %d certificates installed", installed, total)
+	summary := CountKinds(certs).Installed()
 	if len(notices) > 0 {
 		summary += "; " + Summarise(notices, func(c CertStatus) string { return c.Notice }, false)
 	}

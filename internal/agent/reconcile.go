@@ -55,6 +55,9 @@ type result struct {
 // replaced by the newest usable one installed, and withdrawn versions are
 // still removed.
 func (a *Agent) syncCert(ctx context.Context, spec Spec, c CertSpec) (result, error) {
+	if c.IsSecret() {
+		return a.syncSecret(ctx, spec, c) // secret.go
+	}
 	var res result
 	installed, err := a.deps.Store.List(ctx, c.Target, c.Ref)
 	var gone []string // recorded versions whose files are missing

@@ -26,7 +26,10 @@ const (
 
 // CertStatus is what the agent knows about one certificate.
 type CertStatus struct {
-	Key              string    `json:"key"`
+	Key string `json:"key"`
+	// Kind is "secret" for a plain secret written to a file
+	// (observedSecrets; Location is the file); empty for a certificate.
+	Kind             string    `json:"kind,omitempty"`
 	URL              string    `json:"url"`
 	Location         string    `json:"location,omitempty"`
 	InstalledVersion string    `json:"installedVersion,omitempty"`
