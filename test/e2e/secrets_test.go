@@ -187,3 +187,39 @@ func checkSecretFile(t *testing.T, path, value string, root bool) {
 		t.Errorf("owner = %d:%d, want 65534:65534", st.Uid, st.Gid)
 	}
 }
+
+// TestDoctorChecksPlainSecrets runs akvvm doctor against the emulator with
+// two plain secrets, one missing from the vault and one whose directory
+// cannot exist: doctor checks each one's get permission in its vault and
+// its directory, and names both failures.
+func TestDoctorChecksPlainSecrets(t *testing.T) {
+	t.Parallel()
+	e := startEmulator(t, "docsecvault")
+	e.create(t, "docsecvault", "web", emulator.CertificateSpec{})
+	if _, err := e.admin.SetSecret(t.Context(), "docsecvault", "db", emulator.SecretSpec{Value: "do-not-print-me"}); err != nil {
+		t.Fatal(err)
+	}
+	b := newBox(t)
+	blocker := filepath.Join(b.dir, "not-a-dir")
+	if err := os.WriteFile(blocker, nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	b.writeSettingsWith(t, e, map[string]any{"observedSecrets": []any{
+		map[string]any{"url": "https://docsecvault.vault.azure.net/secrets/db", "path": filepath.Join(b.dir, "app", "db")},
+		map[string]any{"url": "https://docsecvault.vault.azure.net/secrets/gone", "path": filepath.Join(blocker, "gone")},
+	}}, nil, map[string]any{"url": "https://docsecvault.vault.azure.net/secrets/web"})
+	out, code := akvvm(t, append([]string{"doctor", "--settings", b.settings}, e.agentArgs()...)...)
+	t.Logf("akvvm doctor (exit %d):\n%s", code, out)
+	if code == 0 {
+		t.Error("doctor passed with a missing secret and an impossible path")
+	}
+	for _, w := range []string{"1 certificate and 2 secrets in 1 vault", "✓ secrets get db: allowed", "✗ secrets get gone", "not found",
+		"secret files", "✓ secret file " + filepath.Join(b.dir, "app", "db"), "✗ secret file " + filepath.Join(blocker, "gone")} {
+		if !strings.Contains(out, w) {
+			t.Errorf("output lacks %q", w)
+		}
+	}
+	if strings.Contains(out, "do-not-print-me") {
+		t.Error("doctor printed the value")
+	}
+}
