@@ -178,3 +178,31 @@ func TestHealthEndpoints(t *testing.T) {
 		t.Errorf("/metrics = %d", code)
 	}
 }
+
+// A plain secret's checks land in the akvvm_secret_* series, labelled
+// secret, and never in a certificate's.
+func TestSecretSeries(t *testing.T) {
+	m := New()
+	m.Certificates([]string{"v/web"})
+	m.Secrets([]string{"v/db"})
+	at := time.Unix(1_800_000_000, 0)
+	m.Checked(agent.Check{Key: "v/db", Secret: true, InstalledAt: at, LastSuccess: at, Installs: 1})
+	want := `
+# HELP akvvm_secret_installs_total Versions installed or made current again by this process.
+# TYPE akvvm_secret_installs_total counter
+akvvm_secret_installs_total{secret="v/db"} 1
+# HELP akvvm_secret_installed_timestamp_seconds When akvvm installed the current version, in Unix seconds; its age is time() minus this.
+# TYPE akvvm_secret_installed_timestamp_seconds gauge
+akvvm_secret_installed_timestamp_seconds{secret="v/db"} 1.8e+09
+# HELP akvvm_certificate_installs_total Versions installed or made current again by this process.
+# TYPE akvvm_certificate_installs_total counter
+akvvm_certificate_installs_total{certificate="v/web"} 0
+`
+	if err := testutil.CollectAndCompare(m.reg, strings.NewReader(want), "akvvm_secret_installs_total", "akvvm_secret_installed_timestamp_seconds", "akvvm_certificate_installs_total"); err != nil {
+		t.Error(err)
+	}
+	m.Secrets(nil)
+	if n := testutil.CollectAndCount(m.secret.installs); n != 0 {
+		t.Errorf("secret series after the secret was dropped = %d", n)
+	}
+}
