@@ -371,6 +371,7 @@ func (a *Agent) readPreviousStatus() {
 		c.CheckingSince, c.Attempt, c.MaxAttempts = time.Time{}, 0, 0
 		a.prev[c.Key] = c
 	}
+	a.restoreTies(s.Certificates) // ties.go
 	a.prevUpdated = s.Updated
 	if !s.LastKnownSince.IsZero() && len(s.Certificates) > 0 && allLastKnown(s.Certificates) {
 		a.prevUpdated = s.LastKnownSince // an earlier run that checked nothing keeps the older time
@@ -577,6 +578,7 @@ func (a *Agent) Status() Status {
 	var known []string
 	for _, c := range a.spec.Certificates {
 		st := a.inFlight(*a.certs[c.Key()])
+		st.Tie = a.tieStatus(st.Key) // ties.go
 		if p, ok := a.prev[st.Key]; ok && st.LastCheck.IsZero() {
 			st = lastKnown(p, st)
 			known = append(known, st.Key)
