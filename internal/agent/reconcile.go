@@ -301,7 +301,10 @@ func (a *Agent) look(ctx context.Context, spec Spec, c CertSpec, installed []sto
 	has := func(version string) bool {
 		return slices.ContainsFunc(installed, func(i store.Installed) bool { return i.Version == version })
 	}
-	versions, err := a.listVersions(ctx, spec, c, installed) // detect.go
+	versions, cur, err := a.versionsOrCurrent(ctx, spec, c, installed) // getonly.go
+	if cur != nil && err == nil {
+		return a.currentView(c, installed, cur)
+	}
 	if err != nil {
 		err = classify(err)
 		if len(installed) > 0 && isNotFound(err) {
