@@ -185,3 +185,31 @@ func TestGetOnlyHoldsAnUnreleasedVersion(t *testing.T) {
 		t.Errorf("after the release: installed %q, want v2", c.InstalledVersion)
 	}
 }
+
+// A sync asked for now (akvvm sync --now) tries listing again at once.
+func TestSyncNowTriesListingAgain(t *testing.T) {
+	h := newHarness(t)
+	h.spec.Versions = 2
+	h.addVersion(t, "v1", time.Hour)
+	src := &getOnlySource{fakeSource: h.src, refuse: true}
+	a, err := New(h.spec, Deps{Source: src, Store: h.store, Clock: stillClock{now: t0}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	ran := make(chan error, 1)
+	go func() { ran <- a.Run(ctx) }()
+	st, err := a.SyncNow(ctx) // after the first pass, which entered the get-only mode
+	if err != nil || st.Certificates[0].Notice != GetOnlyNotice {
+		t.Fatalf("first sync now: %v, notice %q", err, st.Certificates[0].Notice)
+	}
+	refused := src.refused()
+	src.set(false)
+	st, err = a.SyncNow(ctx)
+	if err != nil || st.Certificates[0].Notice != "" || src.refused() != refused {
+		t.Errorf("sync now after List was granted: %v, notice %q; want the listing tried and the notice gone", err, st.Certificates[0].Notice)
+	}
+	cancel()
+	<-ran
+}

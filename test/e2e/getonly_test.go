@@ -4,6 +4,7 @@ package e2e
 
 import (
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -75,7 +76,6 @@ func TestGetOnlyIdentity(t *testing.T) {
 	before := len(e.requests(t, emulator.OpGetSecret))
 	time.Sleep(3500 * time.Millisecond)
 	gets := len(e.requests(t, emulator.OpGetSecret)) - before
-	d.stop(t)
 	if gets < 2 || gets > 5 {
 		t.Errorf("%d GETs in 3.5 s of 1 s polls; want one a poll", gets)
 	}
@@ -86,6 +86,25 @@ func TestGetOnlyIdentity(t *testing.T) {
 	}
 	if n := len(e.requests(t, emulator.OpListVersions)); n != 1 {
 		t.Errorf("%d version listings; want the one refused, then none within 24 h", n)
+	}
+	// List granted, and SIGHUP: the secret is listed again, the notice goes.
+	if err := e.admin.SetAccess(t.Context(), vault, map[string][]emulator.Permission{emulator.SystemAssignedClientID: {emulator.PermGet, emulator.PermList}}); err != nil {
+		t.Fatal(err)
+	}
+	d.signal(t, syscall.SIGHUP)
+	waitFor(t, "the notice to go after List was granted", func() (bool, string) {
+		s, err := b.statusFile()
+		if err != nil {
+			return false, err.Error()
+		}
+		c := certStatus(t, s, key)
+		return c.Notice == "" && c.LastError == "", c.Notice + c.LastError
+	})
+	d.stop(t)
+	for _, r := range e.requests(t, emulator.OpListVersions)[1:] {
+		if r.Status != 200 {
+			t.Errorf("a version listing after List was granted answered %d", r.Status)
+		}
 	}
 }
 
