@@ -40,6 +40,25 @@ type getOnly struct {
 	mu sync.Mutex
 	// retryAt is, per secret, when listing is tried again.
 	retryAt map[secretID]time.Time
+	// warned are the vaults (vaultKey) whose first get-only secret was
+	// logged at WARN: the log says it once per vault, not per secret.
+	warned map[string]bool
+}
+
+// firstOfVault reports whether vaultURL has not been warned about, and
+// notes that it now has.
+func (g *getOnly) firstOfVault(vaultURL string) bool {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	k := vaultKey(vaultURL)
+	if g.warned[k] {
+		return false
+	}
+	if g.warned == nil {
+		g.warned = map[string]bool{}
+	}
+	g.warned[k] = true
+	return true
 }
 
 // active reports whether k is read by GET alone at now (no listing due).
@@ -106,6 +125,9 @@ func (g *getOnly) prune(spec Spec) {
 			delete(g.retryAt, k)
 		}
 	}
+	if len(g.retryAt) == 0 {
+		g.warned = nil
+	}
 }
 
 // versionsOrCurrent lists c's versions, or, for a secret whose listing is
@@ -139,9 +161,9 @@ func (a *Agent) versionsOrCurrent(ctx context.Context, spec Spec, c CertSpec, in
 		}
 		return nil, nil, err // no Get either: the listing's refusal is the cause
 	}
-	if a.getOnly.refused(k, a.clock.Now()) {
-		a.log.Warn("listing the secret's versions is refused (403) but getting its current version is allowed: "+GetOnlyNotice+"; grant List to poll by listing (metadata only); listing is tried again in 24 h, on SIGHUP and on sync --now",
-			"certificate", c.Key(), "error", err)
+	if a.getOnly.refused(k, a.clock.Now()) && a.getOnly.firstOfVault(c.VaultURL) {
+		a.log.Warn("listing the secret's versions is refused (403) but getting its current version is allowed: "+GetOnlyNotice+"; grant List to poll by listing (metadata only); listing is tried again in 24 h, on SIGHUP and on sync --now (logged once per vault; each certificate's status says it)",
+			"vault", c.VaultURL, "certificate", c.Key(), "error", err)
 	} else {
 		a.log.Debug("listing still refused; reading the current version", "certificate", c.Key())
 	}

@@ -2,6 +2,7 @@ package agent
 
 import (
 	"context"
+	"log/slog"
 	"net/http"
 	"reflect"
 	"strings"
@@ -212,4 +213,29 @@ func TestSyncNowTriesListingAgain(t *testing.T) {
 	}
 	cancel()
 	<-ran
+}
+
+// The log says it once per vault, however many of its secrets are read by
+// GET alone; each certificate's status says it.
+func TestGetOnlyWarnsOncePerVault(t *testing.T) {
+	h := newHarness(t)
+	h.spec.Versions = 2
+	db := h.spec.Certificates[0]
+	db.Ref.Name, db.URL = "db", "https://v.vault.azure.net/secrets/db"
+	h.spec.Certificates = append(h.spec.Certificates, db)
+	h.addVersion(t, "v1", time.Hour)
+	h.src.add("db", "d1", h.pki.leafPEM(t, "db.example.com", false), t0.Add(-time.Hour))
+	var logs lockedBuffer
+	src := &getOnlySource{fakeSource: h.src, refuse: true}
+	a := h.agent(t, func(d *Deps) { d.Source, d.Logger = src, slog.New(slog.NewTextHandler(&logs, nil)) })
+	st := a.SyncOnce(context.Background())
+	a.SyncOnce(context.Background())
+	for _, c := range st.Certificates {
+		if c.Notice != GetOnlyNotice || !c.Installed() {
+			t.Errorf("%s: installed %q, notice %q", c.Key, c.InstalledVersion, c.Notice)
+		}
+	}
+	if n := strings.Count(logs.String(), "level=WARN"); n != 1 {
+		t.Errorf("%d WARN lines for two get-only secrets of one vault, want 1:\n%s", n, logs.String())
+	}
 }
