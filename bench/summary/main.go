@@ -278,10 +278,17 @@ func write(w io.Writer, r *results) {
 		if f := res["floor-peak-KiB"]; f > 0 {
 			floorNote = fmt.Sprintf("; bare-job floor %.1f MB, ratio %.2f×", f*1024/1e6, kib/f)
 		}
-		row(target, fmt.Sprintf("%.1f MB (%.0f KiB; initial %.0f KiB, unchanged %.0f KiB%s)", mb, kib, res["peak-KiB"], res["unchanged-peak-KiB"], floorNote), status)
+		anonNote := ""
+		if a := res["anon-peak-KiB"]; a > 0 {
+			anonNote = fmt.Sprintf("; anonymous %.1f MB", a*1024/1e6)
+			if f := res["floor-anon-peak-KiB"]; f > 0 {
+				anonNote += fmt.Sprintf(" vs the floor's %.1f MB", f*1024/1e6)
+			}
+		}
+		row(target, fmt.Sprintf("%.1f MB (%.0f KiB; initial %.0f KiB, unchanged %.0f KiB%s%s)", mb, kib, res["peak-KiB"], res["unchanged-peak-KiB"], floorNote, anonNote), status)
 	}
 	fmt.Fprintln(w)
-	fmt.Fprintln(w, "MB = 10^6 bytes; RSS is the larger of the initial and the unchanged pass (ru_maxrss of the process alone, read by bench/rssrun, KiB); the floor is bench/rssfloor, the bare job in a process of its own, built the same way (static, cgo off, as make package builds the release).")
+	fmt.Fprintln(w, "MB = 10^6 bytes; RSS is the larger of the initial and the unchanged pass (ru_maxrss of the process alone, read by bench/rssrun, KiB); the floor is bench/rssfloor, the bare job in a process of its own, built the same way (static, cgo off, as make package builds the release); anonymous is the largest RssAnon sampled every millisecond (heap, stacks, runtime data), the rest of the RSS being the executable's own file-backed pages.")
 }
 
 // thousands formats n with a comma between groups of three digits.

@@ -37,6 +37,7 @@ type Agent struct {
 	nowRunning *nowRequest
 	nowEnded   bool           // Run returned
 	ties       map[string]tie // by certificate key
+	getOnly    getOnly        // secrets read by GET alone (getonly.go)
 	detect     detector       // change detection (detect.go)
 
 	// begun is when the agent was made, on its clock.
@@ -95,6 +96,8 @@ func (a *Agent) setSpec(spec Spec) {
 	defer a.mu.Unlock()
 	old := a.certs
 	a.spec = spec
+	a.getOnly.prune(spec)
+	a.getOnly.retryAll() // new settings (SIGHUP): try listing again
 	a.certs = make(map[string]*CertStatus, len(spec.Certificates))
 	for _, c := range spec.Certificates {
 		if st, ok := old[c.Key()]; ok {
@@ -375,6 +378,7 @@ func (a *Agent) readPreviousStatus() {
 		c.CheckingSince, c.Attempt, c.MaxAttempts = time.Time{}, 0, 0
 		a.prev[c.Key] = c
 	}
+	a.restoreTies(s.Certificates) // ties.go
 	a.prevUpdated = s.Updated
 	if !s.LastKnownSince.IsZero() && len(s.Certificates) > 0 && allLastKnown(s.Certificates) {
 		a.prevUpdated = s.LastKnownSince // an earlier run that checked nothing keeps the older time
@@ -467,6 +471,7 @@ func (a *Agent) record(spec Spec, c CertSpec, start time.Time, res result, err e
 	if err == nil || res.notice != "" {
 		st.Notice = res.notice // a sync that failed before looking keeps the last notice
 	}
+	st.Notice = a.getOnlyNotice(c, st.Notice) // getonly.go
 	a.judgeValidity(spec, c, st, res, now, err != nil)
 	a.notePending(c, st, res, now)
 	if err == nil {
@@ -584,6 +589,7 @@ func (a *Agent) Status() Status {
 	var known []string
 	for _, c := range a.spec.Certificates {
 		st := a.inFlight(*a.certs[c.Key()])
+		st.Tie = a.tieStatus(st.Key) // ties.go
 		if p, ok := a.prev[st.Key]; ok && st.LastCheck.IsZero() {
 			st = lastKnown(p, st)
 			known = append(known, st.Key)

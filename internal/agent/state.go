@@ -84,6 +84,9 @@ type CertStatus struct {
 	// LastKnown marks an entry the previous run wrote: this process has
 	// not finished a check of the certificate yet.
 	LastKnown bool `json:"lastKnown,omitempty"`
+	// Tie is the vault's answer for versions sharing the newest creation
+	// second, kept so no later poll or run asks again (ties.go).
+	Tie *TieStatus `json:"tie,omitempty"`
 
 	// retryNotBefore is the time a Retry-After asked to wait for.
 	retryNotBefore time.Time

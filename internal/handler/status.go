@@ -172,6 +172,9 @@ func certSubStatus(c agent.CertStatus) SubStatus {
 		sub.Status = StatusTransitioning
 		sub.state = "first check in flight"
 	}
+	if c.Notice != "" {
+		parts = append(parts, c.Notice) // withdrawn versions; list not granted
+	}
 	if c.Pending != "" {
 		parts = append(parts, c.Pending)
 	}
