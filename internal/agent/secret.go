@@ -117,7 +117,7 @@ func (a *Agent) syncSecret(ctx context.Context, spec Spec, c CertSpec) (result, 
 // lookSecret returns the version c's file should hold: with nothing
 // written, the vault's current version when it is usable (one GET that
 // brings the value too, pre); otherwise the newest usable version of the
-// listing. rollback says the written version is listed but no longer
+// listing, or, when only Get is granted, the current version (getonly.go). rollback says the written version is listed but no longer
 // usable, so an older one replaces it.
 func (a *Agent) lookSecret(ctx context.Context, spec Spec, c CertSpec, installed []store.Installed) (want keyvault.Version, pre *keyvault.Secret, rollback bool, err error) {
 	if len(installed) == 0 {
@@ -129,7 +129,17 @@ func (a *Agent) lookSecret(ctx context.Context, spec Spec, c CertSpec, installed
 			return keyvault.Version{}, nil, false, err
 		}
 	}
-	versions, err := a.listVersions(ctx, spec, c, installed) // detect.go
+	versions, cur, err := a.versionsOrCurrent(ctx, spec, c, installed) // getonly.go
+	if cur != nil && err == nil {
+		v, err := a.currentView(c, installed, cur)
+		if err != nil {
+			return keyvault.Version{}, nil, false, err
+		}
+		if len(v.wanted) == 0 {
+			return keyvault.Version{}, nil, false, &syncError{kind: kindNoUsable, err: fmt.Errorf("the current version of secret %s is not released yet", c.Name)}
+		}
+		return v.wanted[0], v.pre, false, nil
+	}
 	if err != nil {
 		err = classify(err)
 		if len(installed) > 0 && isNotFound(err) {
@@ -138,7 +148,7 @@ func (a *Agent) lookSecret(ctx context.Context, spec Spec, c CertSpec, installed
 		return keyvault.Version{}, nil, false, err
 	}
 	now := a.clock.Now()
-	all, err := a.newest(ctx, c, versions, now)
+	all, answer, err := a.newest(ctx, c, versions, now)
 	if err != nil {
 		return keyvault.Version{}, nil, false, err
 	}
@@ -157,7 +167,7 @@ func (a *Agent) lookSecret(ctx context.Context, spec Spec, c CertSpec, installed
 			}
 		}
 	}
-	return all[0], nil, rollback, nil
+	return all[0], answer, rollback, nil
 }
 
 // secretInstalled is a secret file's record as an installed version.

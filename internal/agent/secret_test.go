@@ -237,3 +237,28 @@ func (r *kindRecorder) Certificates(k []string) { r.certs = k }
 func (r *kindRecorder) Secrets(k []string)      { r.secrets = k }
 func (r *kindRecorder) Checked(c Check)         { r.mu.Lock(); r.checks = append(r.checks, c); r.mu.Unlock() }
 func (r *kindRecorder) PassDone(time.Duration)  {}
+
+// An identity granted Get alone still keeps a plain secret's file at the
+// current version (getonly.go), from the one GET of each poll.
+func TestSecretGetOnlyRotates(t *testing.T) {
+	h := newSecretHarness(t, nil)
+	h.secret(t, "s1", "one", time.Hour)
+	src := &getOnlySource{fakeSource: h.src, refuse: true}
+	a := h.harness.agent(t, func(d *Deps) {
+		d.Source = src
+		d.Secrets = secretfile.New(filepath.Join(h.dir, "state", "secrets"))
+	})
+	a.SyncOnce(context.Background())
+	h.clock.Advance(time.Minute)
+	h.secret(t, "s2", "two", 0)
+	st := a.SyncOnce(context.Background())
+	if got := h.file(t); got != "two" {
+		t.Fatalf("file = %q", got)
+	}
+	if e := secretEntry(t, st); e.InstalledVersion != "s2" || e.LastError != "" || !strings.Contains(e.Notice, GetOnlyNotice) {
+		t.Errorf("entry = %+v", e)
+	}
+	if src.refused() == 0 {
+		t.Error("the listing was never tried")
+	}
+}
