@@ -17,6 +17,7 @@ import (
 	"github.com/akvvm/akvvm/internal/identity"
 	"github.com/akvvm/akvvm/internal/keyvault"
 	"github.com/akvvm/akvvm/internal/metrics"
+	"github.com/akvvm/akvvm/internal/secretfile"
 	"github.com/akvvm/akvvm/internal/transport"
 	"github.com/spf13/pflag"
 )
@@ -149,10 +150,15 @@ func (f *agentFlags) build(s *config.Settings, log *slog.Logger, progress func(d
 		deps.Verify.ExtraRoots = roots
 	}
 	deps.StatusFile = filepath.Join(f.stateDir, statusFileName)
+	deps.Secrets = secretfile.New(filepath.Join(f.stateDir, secretsDirName))
 	deps.FullRecheck = f.fullRecheck
 	deps.Progress = progress
 	return agent.New(agent.SpecFromSettings(s), deps)
 }
+
+// secretsDirName is the directory of the state directory that keeps the
+// records of the observedSecrets files.
+const secretsDirName = "secrets"
 
 // wireDeps builds the production collaborators of the agent. Only topts,
 // which production leaves empty, differs in tests and the demo.

@@ -17,6 +17,7 @@ import (
 	"github.com/akvvm/akvvm/internal/agent"
 	"github.com/akvvm/akvvm/internal/config"
 	"github.com/akvvm/akvvm/internal/emulator"
+	"github.com/akvvm/akvvm/internal/secretfile"
 	"github.com/spf13/cobra"
 )
 
@@ -119,6 +120,7 @@ func runDemo(ctx context.Context, out io.Writer, dir string, keep, verbose bool)
 		return err
 	}
 	deps.StatusFile = filepath.Join(dir, "state", statusFileName)
+	deps.Secrets = secretfile.New(filepath.Join(dir, "state", secretsDirName))
 	spec := agent.SpecFromSettings(s)
 	spec.Interval = 2 * time.Second // the demo polls fast; real settings allow 5 min to 60 min
 	a, err := agent.New(spec, deps)

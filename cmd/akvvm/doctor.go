@@ -29,7 +29,8 @@ func newDoctorCommand() *cobra.Command {
 		Use:   "doctor --settings FILE",
 		Short: "Check everything akvvm needs to reach its vaults, and say what to fix",
 		Long: `Check, in order, what akvvm needs to keep the observed certificates installed, one line
-per check (✓ passed, ✗ failed with the fix on the next line, – skipped after an earlier failure):
+per check (✓ passed, ✗ failed with the fix on the next line, ! a warning with its fix, – skipped
+after an earlier failure):
 
   settings          the settings are valid (the same rules as akvvm validate)
   identity endpoint the managed-identity endpoint (IMDS, msiEndpoint, Azure Arc) accepts connections
@@ -42,7 +43,8 @@ per check (✓ passed, ✗ failed with the fix on the next line, – skipped aft
     secrets get     the identity may get each observed certificate's secret (the value is
                     discarded unread); 404 (no such secret) is told apart from 403 (refused), and
                     a refusal says whether the vault uses Azure RBAC or access policies
-    secrets list    the identity may list the secret's versions
+    secrets list    the identity may list the secret's versions; refused while get works is a
+                    warning (!): akvvm then downloads the current value each poll
     clock           this machine's clock is within 5 minutes of the vault's Date header
   store             each certificate store is writable (Linux: a temporary file with akvvm's
                     reserved prefix is created and removed; Windows: the store is opened)
@@ -51,7 +53,7 @@ Nothing is installed and no status file is written. Requests are not retried: do
 the first answer.
 
 Exit codes:
-  0  every check passed
+  0  every check passed (warnings, ! lines, included)
   1  some check failed (see the ✗ lines) or could not run (– lines)
   2  the settings are not valid`,
 		Example: `  akvvm doctor --settings /etc/akvvm/settings.json

@@ -13,6 +13,7 @@ import (
 	"github.com/akvvm/akvvm/internal/config"
 	"github.com/akvvm/akvvm/internal/handler"
 	"github.com/akvvm/akvvm/internal/metrics"
+	"github.com/akvvm/akvvm/internal/secretfile"
 	"github.com/spf13/cobra"
 )
 
@@ -95,6 +96,7 @@ disabled (or before the first good enable) it exits at once with code 0.`,
 			rep := handler.NewReporter(env, cfg.Seq, log)
 			deps.Progress = rep.Progress
 			deps.StatusFile = filepath.Join(env.StateDir(), handler.AgentStatusFile)
+			deps.Secrets = secretfile.New(filepath.Join(env.StateDir(), secretsDirName))
 			if timeScale > 1 {
 				log.Warn("TEST ONLY: the agent's clock runs faster", "scale", timeScale)
 				deps.Clock = handler.ScaledClock{Start: time.Now(), Scale: timeScale}

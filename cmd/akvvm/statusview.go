@@ -42,18 +42,46 @@ func printStatusTable(w io.Writer, s agent.Status, now time.Time) error {
 			s.LastKnownSince.UTC().Format(time.RFC3339), ago(s.LastKnownSince, now))
 	}
 	fmt.Fprintln(w)
+	n := agent.CountKinds(s.Certificates)
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "CERTIFICATE\tVERSION\tTHUMBPRINT\tEXPIRES\tLAST CHECK\tNEXT CHECK\tLAST ERROR")
+	if n.Certificates > 0 || n.Secrets == 0 {
+		fmt.Fprintln(tw, "CERTIFICATE\tVERSION\tTHUMBPRINT\tEXPIRES\tLAST CHECK\tNEXT CHECK\tLAST ERROR")
+		for _, c := range s.Certificates {
+			if c.IsSecret() {
+				continue
+			}
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n",
+				rowKey(c), dash(shortVersion(c.InstalledVersion)), dash(c.Thumbprint), expiry(c.NotAfter, now),
+				lastCheck(c, now), next(c, now), dash(lastError(c)))
+		}
+		if err := tw.Flush(); err != nil {
+			return err
+		}
+	}
+	if n.Secrets == 0 {
+		return nil
+	}
+	if n.Certificates > 0 {
+		fmt.Fprintln(w)
+	}
+	fmt.Fprintln(tw, "SECRET\tVERSION\tFILE\tEXPIRES\tLAST CHECK\tNEXT CHECK\tLAST ERROR")
 	for _, c := range s.Certificates {
-		key := c.Key
-		if c.LastKnown {
-			key = "* " + key
+		if !c.IsSecret() {
+			continue
 		}
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n",
-			key, dash(shortVersion(c.InstalledVersion)), dash(c.Thumbprint), expiry(c.NotAfter, now),
+			rowKey(c), dash(shortVersion(c.InstalledVersion)), dash(c.Location), expiry(c.NotAfter, now),
 			lastCheck(c, now), next(c, now), dash(lastError(c)))
 	}
 	return tw.Flush()
+}
+
+// rowKey is the entry's key, marked when it is the previous run's.
+func rowKey(c agent.CertStatus) string {
+	if c.LastKnown {
+		return "* " + c.Key
+	}
+	return c.Key
 }
 
 // detectionLine says how a vault's unchanged polls are detected and what

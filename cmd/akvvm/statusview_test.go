@@ -79,3 +79,41 @@ func TestStatusTableShowsValidityWarnings(t *testing.T) {
 		t.Errorf("a certificate without a warning is shown as one:\n%s", out)
 	}
 }
+
+func TestStatusTableListsSecretsApart(t *testing.T) {
+	now := time.Date(2026, 12, 1, 10, 0, 0, 0, time.UTC)
+	s := agent.Status{Phase: agent.Success, Message: "1 of 1 certificates installed and 1 of 1 secrets written", Updated: now,
+		Certificates: []agent.CertStatus{
+			{Key: "v/db", Kind: agent.KindSecret, InstalledVersion: "0123456789abcdef", Location: "/etc/app/db", LastCheck: now},
+			{Key: "v/web", InstalledVersion: "fedcba9876543210", Thumbprint: "AB12", LastCheck: now},
+		}}
+	var b strings.Builder
+	if err := printStatusTable(&b, s, now); err != nil {
+		t.Fatal(err)
+	}
+	out := b.String()
+	cert, sec := strings.Index(out, "CERTIFICATE"), strings.Index(out, "SECRET ")
+	if cert < 0 || sec < cert || !strings.Contains(out[sec:], "/etc/app/db") || strings.Contains(out[cert:sec], "v/db") || strings.Contains(out[sec:], "v/web") {
+		t.Errorf("status table:\n%s", out)
+	}
+	s.Certificates = s.Certificates[:1]
+	b.Reset()
+	_ = printStatusTable(&b, s, now)
+	if strings.Contains(b.String(), "CERTIFICATE") {
+		t.Errorf("a certificate table without certificates:\n%s", b.String())
+	}
+}
+
+func TestSyncResultCountsSecrets(t *testing.T) {
+	st := agent.Status{Certificates: []agent.CertStatus{
+		{Key: "v/db", Kind: agent.KindSecret},
+		{Key: "v/web", InstalledVersion: "1"},
+	}}
+	if r := judgeSync(st); r.code != exitNotInstalled || r.summary != "1 of 1 certificate and 1 secret not installed: v/db" {
+		t.Errorf("judgeSync = %+v", r)
+	}
+	st.Certificates[0].InstalledVersion = "2"
+	if r := judgeSync(st); r.code != exitAllCurrent || r.summary != "all of 1 certificate and 1 secret installed and current" {
+		t.Errorf("judgeSync = %+v", r)
+	}
+}

@@ -40,18 +40,23 @@ func judgeSync(st agent.Status) syncResult {
 		}
 	}
 	total := len(st.Certificates)
+	all := fmt.Sprintf("all %d certificates", total)
+	of := fmt.Sprintf("%d certificates", total)
+	if n := agent.CountKinds(st.Certificates); n.Secrets > 0 {
+		all, of = "all of "+n.Total(), n.Total()
+	}
 	switch {
 	case len(missing) > 0:
-		return syncResult{exitNotInstalled, fmt.Sprintf("%d of %d certificates not installed: %s",
-			len(missing), total, agent.KeyList(missing, 10))}
+		return syncResult{exitNotInstalled, fmt.Sprintf("%d of %s not installed: %s",
+			len(missing), of, agent.KeyList(missing, 10))}
 	case len(failed) > 0:
-		return syncResult{exitStale, fmt.Sprintf("all %d certificates installed, but this pass failed for %d of them, so they may be out of date: %s",
-			total, len(failed), agent.KeyList(failed, 10))}
+		return syncResult{exitStale, fmt.Sprintf("%s installed, but this pass failed for %d of them, so they may be out of date: %s",
+			all, len(failed), agent.KeyList(failed, 10))}
 	case len(reload) > 0:
-		return syncResult{exitStale, fmt.Sprintf("all %d certificates installed, but the reload command failed for %d of them: %s",
-			total, len(reload), agent.KeyList(reload, 10))}
+		return syncResult{exitStale, fmt.Sprintf("%s installed, but the reload command failed for %d of them: %s",
+			all, len(reload), agent.KeyList(reload, 10))}
 	}
-	msg := fmt.Sprintf("all %d certificates installed and current", total)
+	msg := all + " installed and current"
 	if len(expiring) > 0 {
 		msg += fmt.Sprintf(", %d with a validity warning (see akvvm status): %s", len(expiring), agent.KeyList(expiring, 10))
 	}

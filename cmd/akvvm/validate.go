@@ -75,6 +75,11 @@ an ARM resource at properties.settings) the first line says where they are.`,
 						displayName(file), strings.ReplaceAll(err.Error(), "\n", "\n  - "))
 					return exitError{exitInvalidSettings}
 				}
+				if problems := secretProblems(s); len(problems) > 0 {
+					fmt.Fprintf(cmd.ErrOrStderr(), "%s: the observedSecrets files cannot be written as the settings say on this machine:\n  - %s\n",
+						displayName(file), strings.Join(problems, "\n  - "))
+					return exitError{exitInvalidSettings}
+				}
 				if problems := passwordFileProblems(s); len(problems) > 0 {
 					fmt.Fprintf(cmd.ErrOrStderr(), "%s: the PFX password files the settings name are not usable on this machine:\n  - %s\n",
 						displayName(file), strings.Join(problems, "\n  - "))
@@ -197,6 +202,7 @@ func printSettings(w io.Writer, file string, s *config.Settings) error {
 			fmt.Fprintf(&b, "     activation:  a new version becomes current %s after its creation in the vault (and not before its nbf)\n", c.ActivationDelay)
 		}
 	}
+	printSecrets(&b, s)
 	if len(s.Warnings) > 0 {
 		fmt.Fprintf(&b, "\nWarnings:\n")
 		if s.Within != "" {
@@ -262,6 +268,9 @@ func jsonView(s *config.Settings) map[string]any {
 		"warnings":     warnings,
 		// Where the file keeps the settings; the warnings' paths are inside it.
 		"settingsPath": s.Within,
+	}
+	if len(s.Secrets) > 0 {
+		v["secrets"] = secretsView(s)
 	}
 	if l := s.Logging; l != nil {
 		v["logging"] = map[string]string{"logger": l.Logger, "endpoint": l.Endpoint, "format": l.Format, "servicename": l.ServiceName}

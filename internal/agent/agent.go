@@ -7,6 +7,7 @@ import (
 	"io/fs"
 	"log/slog"
 	"math/rand/v2"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -36,6 +37,7 @@ type Agent struct {
 	nowRunning *nowRequest
 	nowEnded   bool           // Run returned
 	ties       map[string]tie // by certificate key
+	getOnly    getOnly        // secrets read by GET alone (getonly.go)
 	detect     detector       // change detection (detect.go)
 
 	// begun is when the agent was made, on its clock.
@@ -57,6 +59,9 @@ func New(spec Spec, deps Deps) (*Agent, error) {
 	}
 	if err := CheckOverlaps(spec.Certificates); err != nil {
 		return nil, fmt.Errorf("settings: %w", err)
+	}
+	if deps.Secrets == nil && slices.ContainsFunc(spec.Certificates, CertSpec.IsSecret) {
+		return nil, errors.New("agent: observedSecrets need a secret file writer (Deps.Secrets)")
 	}
 	if deps.Clock == nil {
 		deps.Clock = realClock{}
@@ -91,15 +96,17 @@ func (a *Agent) setSpec(spec Spec) {
 	defer a.mu.Unlock()
 	old := a.certs
 	a.spec = spec
+	a.getOnly.prune(spec)
+	a.getOnly.retryAll() // new settings (SIGHUP): try listing again
 	a.certs = make(map[string]*CertStatus, len(spec.Certificates))
 	for _, c := range spec.Certificates {
 		if st, ok := old[c.Key()]; ok {
-			st.URL = c.URL
+			st.URL, st.Kind = c.URL, c.kind()
 			st.NextCheck = time.Time{}
 			a.certs[c.Key()] = st
 			continue
 		}
-		a.certs[c.Key()] = &CertStatus{Key: c.Key(), URL: c.URL}
+		a.certs[c.Key()] = &CertStatus{Key: c.Key(), URL: c.URL, Kind: c.kind()}
 	}
 }
 
@@ -371,6 +378,7 @@ func (a *Agent) readPreviousStatus() {
 		c.CheckingSince, c.Attempt, c.MaxAttempts = time.Time{}, 0, 0
 		a.prev[c.Key] = c
 	}
+	a.restoreTies(s.Certificates) // ties.go
 	a.prevUpdated = s.Updated
 	if !s.LastKnownSince.IsZero() && len(s.Certificates) > 0 && allLastKnown(s.Certificates) {
 		a.prevUpdated = s.LastKnownSince // an earlier run that checked nothing keeps the older time
@@ -395,6 +403,9 @@ func (a *Agent) recover(ctx context.Context, spec Spec) {
 	targets := make([]store.Target, 0, len(spec.Certificates))
 	seen := map[string]bool{}
 	for _, c := range spec.Certificates {
+		if c.IsSecret() {
+			continue // a file of its own, no store
+		}
 		k := c.Target.Location + "\x00" + c.Target.StoreName
 		if !seen[k] {
 			seen[k] = true
@@ -460,6 +471,7 @@ func (a *Agent) record(spec Spec, c CertSpec, start time.Time, res result, err e
 	if err == nil || res.notice != "" {
 		st.Notice = res.notice // a sync that failed before looking keeps the last notice
 	}
+	st.Notice = a.getOnlyNotice(c, st.Notice) // getonly.go
 	a.judgeValidity(spec, c, st, res, now, err != nil)
 	a.notePending(c, st, res, now)
 	if err == nil {
@@ -577,6 +589,7 @@ func (a *Agent) Status() Status {
 	var known []string
 	for _, c := range a.spec.Certificates {
 		st := a.inFlight(*a.certs[c.Key()])
+		st.Tie = a.tieStatus(st.Key) // ties.go
 		if p, ok := a.prev[st.Key]; ok && st.LastCheck.IsZero() {
 			st = lastKnown(p, st)
 			known = append(known, st.Key)
@@ -596,7 +609,7 @@ func (a *Agent) Status() Status {
 // lastKnown is the previous run's entry p shown for c, which this process
 // has not checked yet: c's check in flight and next check, p's state.
 func lastKnown(p, c CertStatus) CertStatus {
-	p.URL, p.LastKnown = c.URL, true
+	p.URL, p.Kind, p.LastKnown = c.URL, c.Kind, true
 	p.CheckingSince, p.Attempt, p.MaxAttempts = c.CheckingSince, c.Attempt, c.MaxAttempts
 	if p.Installed() {
 		p.MaxAttempts = 0 // installed before: this check is no initial sync
@@ -648,7 +661,7 @@ func phase(spec Spec, certs []CertStatus) (Phase, string) {
 		}
 	}
 	total := len(certs)
-	summary := fmt.Sprintf("%d of %d certificates installed", installed, total)
+	summary := CountKinds(certs).Installed()
 	if len(notices) > 0 {
 		summary += "; " + Summarise(notices, func(c CertStatus) string { return c.Notice }, false)
 	}

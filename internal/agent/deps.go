@@ -92,6 +92,9 @@ type Deps struct {
 	Concurrency int
 	// Observer, when set, learns every check and pass (metrics).
 	Observer Observer
+	// Secrets writes the files of observedSecrets; required when the spec
+	// has secrets.
+	Secrets SecretFiles
 	// FullRecheck is the longest a secret goes without a full listing of
 	// its versions under the vault-wide strategy; default
 	// DefaultFullRecheck.

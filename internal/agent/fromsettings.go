@@ -3,6 +3,7 @@ package agent
 import (
 	"fmt"
 	"github.com/akvvm/akvvm/internal/config"
+	"github.com/akvvm/akvvm/internal/secretfile"
 	"github.com/akvvm/akvvm/internal/store"
 )
 
@@ -40,11 +41,29 @@ func SpecFromSettings(s *config.Settings) Spec {
 		}
 		spec.Certificates = append(spec.Certificates, cs)
 	}
+	for _, sec := range s.Secrets {
+		spec.Certificates = append(spec.Certificates, secretSpec(sec))
+	}
 	uniqueKeys(spec.Certificates)
 	for _, w := range s.Warnings {
 		spec.Warnings = append(spec.Warnings, w.String())
 	}
 	return spec
+}
+
+// secretSpec is the entry of one observed plain secret.
+func secretSpec(sec config.Secret) CertSpec {
+	cs := CertSpec{
+		Ref:      store.Ref{Vault: sec.URL.Vault, Name: sec.URL.Name},
+		VaultURL: sec.URL.VaultURL(),
+		URL:      sec.URL.String(),
+		Target:   store.Target{Location: sec.Path},
+		Secret:   &secretfile.Target{URL: sec.URL.String(), Path: sec.Path, Mode: sec.Mode, Owner: sec.Owner, Group: sec.Group},
+	}
+	if len(sec.ReloadCommand) > 0 {
+		cs.Reload = &Hook{Command: sec.ReloadCommand, Timeout: sec.ReloadTimeout}
+	}
+	return cs
 }
 
 // uniqueKeys gives entries that observe the same secret an ID naming where

@@ -28,20 +28,7 @@ func runHook(ctx context.Context, h Hook, e Event) error {
 	defer cancel()
 	cmd := exec.CommandContext(ctx, h.Command[0], h.Command[1:]...)
 	cmd.WaitDelay = 5 * time.Second
-	cmd.Env = append(os.Environ(),
-		"AKVVM_VAULT="+e.Cert.Vault,
-		"AKVVM_CERTIFICATE="+e.Cert.Name,
-		"AKVVM_VERSION="+e.Installed.Version,
-		"AKVVM_THUMBPRINT="+e.Installed.Thumbprint,
-		"AKVVM_LOCATION="+e.Installed.Location,
-		"AKVVM_NOT_AFTER="+e.Installed.NotAfter.UTC().Format(time.RFC3339),
-	)
-	if e.Previous != nil {
-		cmd.Env = append(cmd.Env, "AKVVM_PREVIOUS_VERSION="+e.Previous.Version, "AKVVM_PREVIOUS_THUMBPRINT="+e.Previous.Thumbprint)
-	}
-	if e.Rollback {
-		cmd.Env = append(cmd.Env, "AKVVM_ROLLBACK=1")
-	}
+	cmd.Env = hookEnv(e)
 	var out bytes.Buffer
 	cmd.Stdout = &limitedWriter{w: &out, n: hookOutputLimit}
 	cmd.Stderr = cmd.Stdout
@@ -57,6 +44,29 @@ func runHook(ctx context.Context, h Hook, e Event) error {
 		return fmt.Errorf("reload command %q failed: %w: %s", h.Command[0], err, msg)
 	}
 	return fmt.Errorf("reload command %q failed: %w", h.Command[0], err)
+}
+
+// hookEnv is the reload command's environment: the process's, and the new
+// version's details. A plain secret's command learns its name and file,
+// never its value.
+func hookEnv(e Event) []string {
+	env := append(os.Environ(), "AKVVM_VAULT="+e.Cert.Vault, "AKVVM_VERSION="+e.Installed.Version, "AKVVM_LOCATION="+e.Installed.Location)
+	if e.Cert.IsSecret() {
+		env = append(env, "AKVVM_KIND=secret", "AKVVM_SECRET="+e.Cert.Name, "AKVVM_PATH="+e.Installed.Location)
+		if e.Previous != nil {
+			env = append(env, "AKVVM_PREVIOUS_VERSION="+e.Previous.Version)
+		}
+	} else {
+		env = append(env, "AKVVM_CERTIFICATE="+e.Cert.Name, "AKVVM_THUMBPRINT="+e.Installed.Thumbprint,
+			"AKVVM_NOT_AFTER="+e.Installed.NotAfter.UTC().Format(time.RFC3339))
+		if e.Previous != nil {
+			env = append(env, "AKVVM_PREVIOUS_VERSION="+e.Previous.Version, "AKVVM_PREVIOUS_THUMBPRINT="+e.Previous.Thumbprint)
+		}
+	}
+	if e.Rollback {
+		env = append(env, "AKVVM_ROLLBACK=1")
+	}
+	return env
 }
 
 // limitedWriter keeps the first n bytes and discards the rest.

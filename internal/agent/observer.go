@@ -15,6 +15,8 @@ type Observer interface {
 	// Certificates names the certificates of the spec, at the start and
 	// after every reload; the others are forgotten.
 	Certificates(keys []string)
+	// Secrets names the plain secrets (observedSecrets) the same way.
+	Secrets(keys []string)
 	// Checked reports one finished check of a certificate.
 	Checked(c Check)
 	// PassDone reports a finished pass and how long it took in real time.
@@ -25,6 +27,8 @@ type Observer interface {
 type Check struct {
 	// Key is the certificate's key (vault/name), never a version.
 	Key string
+	// Secret says the check was of a plain secret (observedSecrets).
+	Secret bool
 	// NotAfter and InstalledAt describe the installed current version;
 	// both are zero when none is known.
 	NotAfter    time.Time
@@ -123,21 +127,28 @@ func fromIdentity(err error) bool {
 type noObserver struct{}
 
 func (noObserver) Certificates([]string)  {}
+func (noObserver) Secrets([]string)       {}
 func (noObserver) Checked(Check)          {}
 func (noObserver) PassDone(time.Duration) {}
 
 // observeSpec tells the observer the certificates of spec.
 func (a *Agent) observeSpec(spec Spec) {
-	keys := make([]string, len(spec.Certificates))
-	for i, c := range spec.Certificates {
-		keys[i] = c.Key()
+	keys := make([]string, 0, len(spec.Certificates))
+	var secrets []string
+	for _, c := range spec.Certificates {
+		if c.IsSecret() {
+			secrets = append(secrets, c.Key())
+		} else {
+			keys = append(keys, c.Key())
+		}
 	}
 	a.deps.Observer.Certificates(keys)
+	a.deps.Observer.Secrets(secrets)
 }
 
 // observe reports the check of c that just ended with res and err.
 func (a *Agent) observe(c CertSpec, res result, err error) {
-	ck := Check{Key: c.Key(), Installs: res.installed + res.switched, Rollbacks: res.rollbacks}
+	ck := Check{Key: c.Key(), Secret: c.IsSecret(), Installs: res.installed + res.switched, Rollbacks: res.rollbacks}
 	if res.current != nil {
 		ck.NotAfter, ck.InstalledAt = res.current.NotAfter, res.current.InstalledAt
 	}

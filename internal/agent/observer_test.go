@@ -20,6 +20,7 @@ type recorder struct {
 
 func (r *recorder) Certificates(keys []string) { r.mu.Lock(); r.keys = keys; r.mu.Unlock() }
 func (r *recorder) Checked(c Check)            { r.mu.Lock(); r.checks = append(r.checks, c); r.mu.Unlock() }
+func (r *recorder) Secrets([]string)           {}
 func (r *recorder) PassDone(time.Duration)     { r.mu.Lock(); r.passes++; r.mu.Unlock() }
 
 func (r *recorder) last(t *testing.T) Check {

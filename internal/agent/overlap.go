@@ -22,6 +22,9 @@ func CheckOverlaps(certs []CertSpec) error {
 	seen := map[string]int{}
 	var errs []error
 	for i, c := range certs {
+		if c.IsSecret() {
+			continue // its own file; config refuses two secrets for one path
+		}
 		loc := c.Target.Location
 		if !filepath.IsAbs(loc) {
 			continue

@@ -19,7 +19,19 @@ func (a *Agent) Ready() (ok bool, why string) {
 		}
 	}
 	if len(failing) == 0 && len(unchecked) == 0 {
-		return true, fmt.Sprintf("%d certificates installed and checked", len(a.spec.Certificates))
+		n := Counts{}
+		for _, c := range a.spec.Certificates {
+			if c.IsSecret() {
+				n.Secrets++
+			} else {
+				n.Certificates++
+			}
+		}
+		what := "installed"
+		if n.Certificates == 0 {
+			what = "written"
+		}
+		return true, fmt.Sprintf("%s %s and checked", n.Total(), what)
 	}
 	why = ""
 	if len(unchecked) > 0 {

@@ -55,6 +55,9 @@ type result struct {
 // replaced by the newest usable one installed, and withdrawn versions are
 // still removed.
 func (a *Agent) syncCert(ctx context.Context, spec Spec, c CertSpec) (result, error) {
+	if c.IsSecret() {
+		return a.syncSecret(ctx, spec, c) // secret.go
+	}
 	var res result
 	installed, err := a.deps.Store.List(ctx, c.Target, c.Ref)
 	var gone []string // recorded versions whose files are missing
@@ -301,7 +304,10 @@ func (a *Agent) look(ctx context.Context, spec Spec, c CertSpec, installed []sto
 	has := func(version string) bool {
 		return slices.ContainsFunc(installed, func(i store.Installed) bool { return i.Version == version })
 	}
-	versions, err := a.listVersions(ctx, spec, c, installed) // detect.go
+	versions, cur, err := a.versionsOrCurrent(ctx, spec, c, installed) // getonly.go
+	if cur != nil && err == nil {
+		return a.currentView(c, installed, cur)
+	}
 	if err != nil {
 		err = classify(err)
 		if len(installed) > 0 && isNotFound(err) {
@@ -310,7 +316,7 @@ func (a *Agent) look(ctx context.Context, spec Spec, c CertSpec, installed []sto
 		return view{}, err
 	}
 	now := a.clock.Now()
-	all, err := a.newest(ctx, c, versions, now)
+	all, answer, err := a.newest(ctx, c, versions, now)
 	if err != nil {
 		return view{}, err
 	}
@@ -326,7 +332,7 @@ func (a *Agent) look(ctx context.Context, spec Spec, c CertSpec, installed []sto
 		}
 		return view{}, err
 	}
-	v := view{wanted: all[:min(max(spec.Versions, 1), len(all))], withdrawn: held.notWithdrawn(withdrawals(installed, versions, all[0], now)), pending: held}
+	v := view{wanted: all[:min(max(spec.Versions, 1), len(all))], withdrawn: held.notWithdrawn(withdrawals(installed, versions, all[0], now)), pending: held, pre: answer}
 	for _, u := range all {
 		if has(u.Version) {
 			v.usable = append(v.usable, u)
@@ -390,14 +396,16 @@ func isForbidden(err error) bool {
 // stamps versions in whole seconds, so when several share the newest
 // second and no listed version is newer, the vault is asked once which
 // one is current (that question downloads its value) and the answer is
-// remembered for that set of versions; the current one goes first. A
-// refused answer (403: the vault's current version is disabled) keeps the
-// sorted order.
-func (a *Agent) newest(ctx context.Context, c CertSpec, versions []keyvault.Version, now time.Time) ([]keyvault.Version, error) {
+// remembered for that set of versions (ties.go); the current one goes
+// first, and the answer's download is returned for its install. A refused
+// answer (403: the vault's current version is disabled) keeps the sorted
+// order.
+func (a *Agent) newest(ctx context.Context, c CertSpec, versions []keyvault.Version, now time.Time) ([]keyvault.Version, *keyvault.Secret, error) {
 	all := keyvault.Newest(versions, now, len(versions))
 	tied := all[:countSameSecond(all)]
 	if len(tied) < 2 || slices.ContainsFunc(versions, func(v keyvault.Version) bool { return v.Created.After(tied[0].Created) }) {
-		return all, nil
+		a.forgetTie(c.Key())
+		return all, nil, nil
 	}
 	set := make([]string, len(tied))
 	for i, v := range tied {
@@ -406,13 +414,14 @@ func (a *Agent) newest(ctx context.Context, c CertSpec, versions []keyvault.Vers
 	slices.Sort(set)
 	key := strings.Join(set, ",")
 	first, ok := a.tieAnswer(c.Key(), key)
+	var answer *keyvault.Secret
 	if !ok {
 		latest, err := a.deps.Source.Get(ctx, c.VaultURL, c.Name, "")
 		switch {
 		case err == nil:
-			first = latest.Version.Version
+			first, answer = latest.Version.Version, latest
 		case !isForbidden(err):
-			return nil, classify(fmt.Errorf("%d versions share the newest creation second, and asking the vault which is current failed: %w", len(tied), err))
+			return nil, nil, classify(fmt.Errorf("%d versions share the newest creation second, and asking the vault which is current failed: %w", len(tied), err))
 		}
 		a.rememberTie(c.Key(), key, first)
 	}
@@ -420,7 +429,7 @@ func (a *Agent) newest(ctx context.Context, c CertSpec, versions []keyvault.Vers
 		v := all[i]
 		all = slices.Insert(slices.Delete(all, i, i+1), 0, v)
 	}
-	return all, nil
+	return all, answer, nil
 }
 
 // tieAnswer returns the remembered current version of a set of versions

@@ -6,6 +6,7 @@ package agent
 import (
 	"time"
 
+	"github.com/akvvm/akvvm/internal/secretfile"
 	"github.com/akvvm/akvvm/internal/store"
 )
 
@@ -64,6 +65,10 @@ type CertSpec struct {
 	// ActivationDelay is how long after its creation a new version may
 	// become current (activationDelayInS); it also waits for its nbf.
 	ActivationDelay time.Duration
+	// Secret, when set, makes the entry a plain secret written to this
+	// file (observedSecrets) instead of a certificate; Target.Location is
+	// then the file's path and the store is not used.
+	Secret *secretfile.Target
 }
 
 // Key identifies the certificate in state and status: ID when set, else

@@ -26,7 +26,10 @@ const (
 
 // CertStatus is what the agent knows about one certificate.
 type CertStatus struct {
-	Key              string    `json:"key"`
+	Key string `json:"key"`
+	// Kind is "secret" for a plain secret written to a file
+	// (observedSecrets; Location is the file); empty for a certificate.
+	Kind             string    `json:"kind,omitempty"`
 	URL              string    `json:"url"`
 	Location         string    `json:"location,omitempty"`
 	InstalledVersion string    `json:"installedVersion,omitempty"`
@@ -81,6 +84,9 @@ type CertStatus struct {
 	// LastKnown marks an entry the previous run wrote: this process has
 	// not finished a check of the certificate yet.
 	LastKnown bool `json:"lastKnown,omitempty"`
+	// Tie is the vault's answer for versions sharing the newest creation
+	// second, kept so no later poll or run asks again (ties.go).
+	Tie *TieStatus `json:"tie,omitempty"`
 
 	// retryNotBefore is the time a Retry-After asked to wait for.
 	retryNotBefore time.Time

@@ -75,6 +75,7 @@ func (a *Agent) passNow(ctx context.Context) {
 		return
 	}
 	a.log.Info("checking every certificate now, as asked", "certificates", len(all))
+	a.getOnly.retryAll() // asked for now: try listing again
 	a.pass(ctx, all)
 	a.mu.Lock()
 	a.nowRunning = nil

@@ -18,6 +18,7 @@ const (
 	lvLogging              // loggingSettings
 	lvOutputs              // an observedCertificates entry's outputs
 	lvPFX                  // outputs.pfx
+	lvSecret               // an observedSecrets entry
 	levelCount
 )
 
@@ -32,6 +33,7 @@ func (lv level) where() string {
 		"loggingSettings",
 		"the outputs object of an observedCertificates entry",
 		"outputs.pfx",
+		"each entry of observedSecrets",
 	}[lv]
 }
 
@@ -59,6 +61,9 @@ func knownFields(s Schema, lv level) []string {
 			f = append(f, "certificateStoreName", "certificateStoreLocation", "linkOnRenewal", "requireInitialSync", "aclEnabled")
 		}
 		f = append(f, "reloadCommand", "reloadTimeoutInS", "removeCertificatesOnUninstall", "expiryWarningInS", "metricsListen", "activationDelayInS") // akvvm extension, every schema
+		if s.Platform == Linux {
+			f = append(f, "observedSecrets") // akvvm extension
+		}
 	case lvCert:
 		switch {
 		case s == Schema{Windows, "3.0"}:
@@ -87,6 +92,10 @@ func knownFields(s Schema, lv level) []string {
 	case lvPFX:
 		if s == (Schema{Linux, "3.0"}) {
 			f = []string{"passwordFile"}
+		}
+	case lvSecret:
+		if s.Platform == Linux {
+			f = []string{"url", "path", "mode", "owner", "group", "reloadCommand", "reloadTimeoutInS"}
 		}
 	}
 	return f
@@ -133,6 +142,10 @@ func explainUnknown(key string, s Schema, lv level, known []string) (msg, hint s
 	if s.Platform == Windows && (key == "outputs" || key == "relativeLinks") {
 		return fmt.Sprintf("%q is an akvvm option of Linux stores only: on Windows the certificate and its key go into the certificate store, where applications read them", key),
 			"Remove it; applications that need files on Windows export them from the store (Export-PfxCertificate)."
+	}
+	if lv == lvSMS && s.Platform == Windows && key == "observedSecrets" {
+		return fmt.Sprintf("%q is an akvvm option of Linux only: akvvm writes plain secrets to files on Linux, not on Windows", key),
+			"Remove it; on Windows let the application read the secret from Key Vault itself, or deliver it as a certificate in observedCertificates."
 	}
 	if lv == lvSMS && s.Platform == Windows && (key == "certificateStoreName" || key == "certificateStoreLocation") {
 		return fmt.Sprintf("%q is not a secretsManagementSettings field in %s", key, s),

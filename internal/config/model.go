@@ -117,6 +117,9 @@ type Settings struct {
 	InitialSync InitialSyncPolicy
 	// Certificates are the observed certificates, in the order given.
 	Certificates []Certificate
+	// Secrets are the observed plain secrets, each written to a file
+	// (Linux, akvvm extension observedSecrets), in the order given.
+	Secrets []Secret
 	// Identity is the managed identity used to reach Key Vault.
 	Identity Identity
 	// RemoveOnUninstall removes the certificates akvvm installed when the

@@ -250,8 +250,14 @@ func parseSecretsManagement(o *object, path string, s Schema, out *Settings, r *
 		d.aclEnabled = optBool(o, path, "aclEnabled", r)
 	}
 	parseReload(o, path, &d.reloadCommand, &d.reloadTimeout, nil, r)
+	if v := o.vals["observedSecrets"]; v != nil && s.Platform == Linux {
+		out.Secrets = parseSecrets(v, field(path, "observedSecrets"), s, r)
+	}
 	p := field(path, "observedCertificates")
 	v := o.vals["observedCertificates"]
+	if list, _ := o.vals["observedSecrets"].([]any); v == nil && len(list) > 0 && s.Platform == Linux {
+		return // secrets alone
+	}
 	if v == nil {
 		r.add(p, "is missing", `List the secret URLs of the certificates to watch, such as "observedCertificates": ["https://myvault.vault.azure.net/secrets/mycert"].`)
 		return

@@ -76,6 +76,7 @@ func Run(ctx context.Context, rep *Report, opts Options) error {
 		d.checkVault(ctx, host)
 	}
 	d.checkStores(ctx)
+	d.checkSecretFiles()
 	return nil
 }
 
@@ -116,7 +117,7 @@ func newDoctor(rep *Report, opts Options) (*doctor, error) {
 func (d *doctor) resources() []string {
 	var out []string
 	seen := map[string]bool{}
-	for _, c := range d.opts.Settings.Certificates {
+	for _, c := range d.observed() {
 		if r := c.URL.Cloud.Resource; !seen[r] {
 			seen[r] = true
 			out = append(out, r)
@@ -129,7 +130,7 @@ func (d *doctor) resources() []string {
 func (d *doctor) vaultHosts() []string {
 	var out []string
 	seen := map[string]bool{}
-	for _, c := range d.opts.Settings.Certificates {
+	for _, c := range d.observed() {
 		if h := c.URL.Host; !seen[h] {
 			seen[h] = true
 			out = append(out, h)
@@ -141,7 +142,7 @@ func (d *doctor) vaultHosts() []string {
 // certificatesOf lists the observed certificates of the vault host.
 func (d *doctor) certificatesOf(host string) []config.Certificate {
 	var out []config.Certificate
-	for _, c := range d.opts.Settings.Certificates {
+	for _, c := range d.observed() {
 		if c.URL.Host == host {
 			out = append(out, c)
 		}
@@ -155,8 +156,15 @@ func Describe(s *config.Settings) string {
 	for _, c := range s.Certificates {
 		vaults[c.URL.Host] = true
 	}
+	for _, sec := range s.Secrets {
+		vaults[sec.URL.Host] = true
+	}
 	id := s.Identity.Name()
-	text := fmt.Sprintf("%s, %s in %s, %s", s.Schema, plural(len(s.Certificates), "certificate"), plural(len(vaults), "vault"), id)
+	what := plural(len(s.Certificates), "certificate")
+	if len(s.Secrets) > 0 {
+		what += " and " + plural(len(s.Secrets), "secret")
+	}
+	text := fmt.Sprintf("%s, %s in %s, %s", s.Schema, what, plural(len(vaults), "vault"), id)
 	if n := len(s.Warnings); n > 0 {
 		var ws []string
 		for _, w := range s.Warnings {

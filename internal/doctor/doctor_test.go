@@ -231,3 +231,20 @@ func TestTokenResult(t *testing.T) {
 		}
 	}
 }
+
+// A warning prints ! with its fix, is named in the summary, and passes.
+func TestReportWarning(t *testing.T) {
+	var buf bytes.Buffer
+	rep := NewReport(&buf)
+	rep.Add(Result{Outcome: Pass, Check: "secrets get web", Detail: "allowed"})
+	rep.Add(Result{Outcome: Warn, Check: "secrets list web", Detail: "refused", Fix: "grant list, or accept it"})
+	if !rep.AllPassed() || rep.Failed() != 0 {
+		t.Error("a warning fails the report")
+	}
+	if got, want := rep.Summary(), "all 2 checks passed, 1 warning (secrets list web)"; got != want {
+		t.Errorf("summary %q, want %q", got, want)
+	}
+	if want := "! secrets list web: refused\n    fix: grant list, or accept it\n"; !strings.HasSuffix(buf.String(), want) {
+		t.Errorf("output %q, want it to end with %q", buf.String(), want)
+	}
+}

@@ -1,7 +1,7 @@
 // Package doctor diagnoses why a machine cannot keep its certificates:
 // identity, name resolution, TLS, Key Vault's challenge and permissions,
-// the clock and the store, in that order. Each check prints one line, ✓ or
-// ✗, and a failure says what to fix. No token or secret value is printed.
+// the clock and the store, in that order. Each check prints one line, ✓,
+// ✗ or ! (a warning), and a failure or warning says what to fix. No token or secret value is printed.
 package doctor
 
 import (
@@ -21,6 +21,9 @@ const (
 	Fail
 	// Skip means an earlier failure made the check impossible.
 	Skip
+	// Warn means akvvm works, at a cost the operator may want to remove;
+	// Fix says how. A warning does not fail the report.
+	Warn
 )
 
 // mark is the symbol printed at the start of a result's line.
@@ -30,6 +33,8 @@ func (o Outcome) mark() string {
 		return "✓"
 	case Fail:
 		return "✗"
+	case Warn:
+		return "!"
 	}
 	return "–"
 }
@@ -50,6 +55,7 @@ type Report struct {
 	w                       io.Writer
 	passed, failed, skipped int
 	failures                []string
+	warnings                []string
 }
 
 // NewReport returns a report that prints to w.
@@ -63,6 +69,8 @@ func (rep *Report) Add(r Result) {
 	case Fail:
 		rep.failed++
 		rep.failures = append(rep.failures, r.Check)
+	case Warn:
+		rep.warnings = append(rep.warnings, r.Check)
 	default:
 		rep.skipped++
 	}
@@ -71,7 +79,7 @@ func (rep *Report) Add(r Result) {
 		line += ": " + r.Detail
 	}
 	fmt.Fprintln(rep.w, oneLine(line))
-	if r.Outcome == Fail && r.Fix != "" {
+	if (r.Outcome == Fail || r.Outcome == Warn) && r.Fix != "" {
 		fmt.Fprintln(rep.w, "    fix: "+oneLine(r.Fix))
 	}
 }
@@ -82,14 +90,20 @@ func (rep *Report) Section(title string) { fmt.Fprintln(rep.w, "\n"+title) }
 // Failed returns the number of failed checks.
 func (rep *Report) Failed() int { return rep.failed }
 
-// AllPassed reports whether every check passed: none failed or was skipped.
+// AllPassed reports whether every check passed: none failed or was
+// skipped (a warning passes).
 func (rep *Report) AllPassed() bool { return rep.failed == 0 && rep.skipped == 0 }
 
-// Summary is the last line: how many checks passed, failed and were skipped.
+// Summary is the last line: how many checks passed, failed and were
+// skipped, and which warned.
 func (rep *Report) Summary() string {
-	total := rep.passed + rep.failed + rep.skipped
+	total := rep.passed + rep.failed + rep.skipped + len(rep.warnings)
+	warned := ""
+	if n := len(rep.warnings); n > 0 {
+		warned = fmt.Sprintf(", %s (%s)", plural(n, "warning"), strings.Join(rep.warnings, ", "))
+	}
 	if rep.failed == 0 && rep.skipped == 0 {
-		return fmt.Sprintf("all %d checks passed", total)
+		return fmt.Sprintf("all %d checks passed%s", total, warned)
 	}
 	s := fmt.Sprintf("%d of %d checks failed", rep.failed, total)
 	if rep.skipped > 0 {
@@ -98,7 +112,7 @@ func (rep *Report) Summary() string {
 	if len(rep.failures) > 0 {
 		s += " (first: " + rep.failures[0] + ")"
 	}
-	return s
+	return s + warned
 }
 
 // oneLine keeps a result on one line whatever a server's message holds.

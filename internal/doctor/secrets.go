@@ -25,6 +25,7 @@ func (d *doctor) checkSecrets(ctx context.Context, c config.Certificate) {
 	gctx, cancel := context.WithTimeout(ctx, checkTimeout)
 	s, err := d.kv.Get(gctx, u.VaultURL(), u.Name, u.Version)
 	cancel()
+	got := err == nil
 	if err != nil {
 		d.rep.Add(secretFailure(getCheck, "get", u, tok, err))
 	} else {
@@ -38,7 +39,11 @@ func (d *doctor) checkSecrets(ctx context.Context, c config.Certificate) {
 	vs, err := d.kv.Versions(lctx, u.VaultURL(), u.Name)
 	cancel()
 	if err != nil {
-		d.rep.Add(secretFailure(listCheck, "list", u, tok, err))
+		r := secretFailure(listCheck, "list", u, tok, err)
+		if got && isRefusal(err) {
+			r = getOnlyWarning(r, tok, err)
+		}
+		d.rep.Add(r)
 		return
 	}
 	usable := 0
@@ -117,4 +122,37 @@ func permissionFix(perm, code, message string, tok claims) string {
 		return "the vault uses access policies: give " + who + " the secret permissions get and list in an access policy (or switch the vault to Azure RBAC and assign the Key Vault Secrets User role)"
 	}
 	return "the vault refused " + who + " secrets " + perm + ": with Azure RBAC (the vault's Access configuration says which) assign the Key Vault Secrets User role; with access policies grant the secret permissions get and list"
+}
+
+// isRefusal reports a 403 that refuses the identity (not a disabled
+// version or the vault's network rules).
+func isRefusal(err error) bool {
+	var kerr *keyvault.Error
+	if !errors.As(err, &kerr) || kerr.StatusCode() != http.StatusForbidden {
+		return false
+	}
+	code := kerr.ErrorCode()
+	return code != keyvault.CodeSecretDisabled && code != keyvault.CodeForbiddenByFirewall && code != keyvault.CodeForbiddenByConnection
+}
+
+// getOnlyWarning turns a refused listing into a warning when get works:
+// the agent then reads the current version by GET each poll.
+func getOnlyWarning(r Result, tok claims, err error) Result {
+	var kerr *keyvault.Error
+	errors.As(err, &kerr)
+	who := "this identity"
+	if tok.OID != "" {
+		who += " (object id " + tok.OID + ")"
+	}
+	grant := "grant " + who + " secrets list"
+	switch permissionModel(kerr.ErrorCode(), kerr.Message()) {
+	case "policy":
+		grant = "give " + who + " the secret permission list in its access policy"
+	case "rbac":
+		grant = "assign " + who + " the Key Vault Secrets User role (it includes list)"
+	}
+	r.Outcome = Warn
+	r.Detail += "; get works, so akvvm reads the current version instead (list not granted: each poll downloads the current value, private key included; listing is tried again every 24 h)"
+	r.Fix = grant + " so that an unchanged poll lists metadata only, or accept that each poll downloads the value"
+	return r
 }

@@ -35,7 +35,31 @@ func WriteFileAtomic(path string, data []byte, mode os.FileMode) error {
 // WriteAtomic is WriteFileAtomic for content written by write, through a
 // buffer, so a large file is never held whole in memory. An error from
 // write leaves path as it was.
-func WriteAtomic(path string, mode os.FileMode, write func(io.Writer) error) (err error) {
+func WriteAtomic(path string, mode os.FileMode, write func(io.Writer) error) error {
+	return writeAtomic(path, mode, nil, write)
+}
+
+// Owner is the user and group a file is given; -1 leaves either as the
+// process makes it.
+type Owner struct {
+	UID, GID int
+}
+
+// WriteFileAtomicAs is WriteFileAtomic for a file that also gets owner:
+// the temporary file is created readable by the process alone (0600),
+// then given owner and mode before any byte is written, and renamed over
+// path only when whole. A reader of path sees the old file or the new one
+// with its final owner and mode, never anything between. Changing the
+// owner needs the privilege to (root, or CAP_CHOWN); without it the error
+// names path and nothing is replaced.
+func WriteFileAtomicAs(path string, data []byte, mode os.FileMode, owner Owner) error {
+	return writeAtomic(path, mode, &owner, func(w io.Writer) error {
+		_, err := w.Write(data)
+		return err
+	})
+}
+
+func writeAtomic(path string, mode os.FileMode, owner *Owner, write func(io.Writer) error) (err error) {
 	if err := checkReplaceable(path); err != nil {
 		return err // it names path
 	}
@@ -51,7 +75,12 @@ func WriteAtomic(path string, mode os.FileMode, write func(io.Writer) error) (er
 			err = fmt.Errorf("write %s: %w", path, err)
 		}
 	}()
-	if err = tmp.Chmod(mode); err != nil {
+	if owner != nil && (owner.UID >= 0 || owner.GID >= 0) {
+		if err = tmp.Chown(owner.UID, owner.GID); err != nil {
+			return err
+		}
+	}
+	if err = tmp.Chmod(mode); err != nil { // after the chown, which may clear mode bits
 		return err
 	}
 	bw := bufio.NewWriter(tmp)

@@ -186,6 +186,9 @@ func (h *Handler) settingsFor(seq int) (ServiceConfig, *config.Settings, []strin
 func handed(s *config.Settings) []HandedCertificate {
 	var out []HandedCertificate
 	for _, c := range agent.SpecFromSettings(s).Certificates {
+		if c.IsSecret() {
+			continue // a file, not in a certificate store
+		}
 		out = append(out, HandedCertificate{URL: c.URL, Ref: c.Ref, Target: c.Target})
 	}
 	return out

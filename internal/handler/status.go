@@ -133,7 +133,10 @@ func certSubStatus(c agent.CertStatus) SubStatus {
 		sub.Name = c.Key
 	}
 	var parts []string
-	if c.Installed() {
+	switch {
+	case c.Installed() && c.IsSecret():
+		parts = append(parts, fmt.Sprintf("secret version %s written to %s", c.InstalledVersion, c.Location))
+	case c.Installed():
 		parts = append(parts, fmt.Sprintf("installed version %s, thumbprint %s, expires %s, at %s",
 			c.InstalledVersion, c.Thumbprint, c.NotAfter.UTC().Format(time.RFC3339), c.Location))
 	}
@@ -168,6 +171,9 @@ func certSubStatus(c agent.CertStatus) SubStatus {
 	case !c.Installed():
 		sub.Status = StatusTransitioning
 		sub.state = "first check in flight"
+	}
+	if c.Notice != "" {
+		parts = append(parts, c.Notice) // withdrawn versions; list not granted
 	}
 	if c.Pending != "" {
 		parts = append(parts, c.Pending)

@@ -21,13 +21,13 @@ func TestCheckedSetsCertificateSeries(t *testing.T) {
 	at := time.Date(2026, 12, 1, 0, 0, 0, 0, time.UTC)
 	ok := time.Date(2026, 12, 2, 0, 0, 0, 0, time.UTC)
 	m.Checked(agent.Check{Key: "v/web", NotAfter: na, InstalledAt: at, LastSuccess: ok, Installs: 1})
-	if got := testutil.ToFloat64(m.notAfter.WithLabelValues("v/web")); got != float64(na.Unix()) {
+	if got := testutil.ToFloat64(m.cert.notAfter.WithLabelValues("v/web")); got != float64(na.Unix()) {
 		t.Errorf("notAfter = %v, want %d", got, na.Unix())
 	}
-	if got := testutil.ToFloat64(m.installedAt.WithLabelValues("v/web")); got != float64(at.Unix()) {
+	if got := testutil.ToFloat64(m.cert.installedAt.WithLabelValues("v/web")); got != float64(at.Unix()) {
 		t.Errorf("installed = %v, want %d", got, at.Unix())
 	}
-	if got := testutil.ToFloat64(m.installs.WithLabelValues("v/web")); got != 1 {
+	if got := testutil.ToFloat64(m.cert.installs.WithLabelValues("v/web")); got != 1 {
 		t.Errorf("installs = %v, want 1", got)
 	}
 	m.Checked(agent.Check{Key: "v/web", NotAfter: na, LastSuccess: ok, Failures: 2, Cause: agent.CauseHTTP5xx})
@@ -44,10 +44,10 @@ akvvm_certificate_rollbacks_total{certificate="v/web"} 1
 		t.Error(err)
 	}
 	m.Checked(agent.Check{Key: "v/web", NotAfter: na, LastSuccess: ok})
-	if n := testutil.CollectAndCount(m.failures); n != 1 {
+	if n := testutil.CollectAndCount(m.cert.failures); n != 1 {
 		t.Errorf("failure series = %d, want 1 (cause none)", n)
 	}
-	if got := testutil.ToFloat64(m.failures.WithLabelValues("v/web", "none")); got != 0 {
+	if got := testutil.ToFloat64(m.cert.failures.WithLabelValues("v/web", "none")); got != 0 {
 		t.Errorf("failures after success = %v, want 0", got)
 	}
 }
@@ -57,15 +57,15 @@ akvvm_certificate_rollbacks_total{certificate="v/web"} 1
 func TestCertificatesForgetsDropped(t *testing.T) {
 	m := New()
 	m.Certificates([]string{"v/a", "v/b"})
-	if n := testutil.CollectAndCount(m.notAfter); n != 0 {
+	if n := testutil.CollectAndCount(m.cert.notAfter); n != 0 {
 		t.Errorf("notAfter series before any check = %d, want 0", n)
 	}
 	m.Checked(agent.Check{Key: "v/a", NotAfter: time.Now(), Failures: 1, Cause: agent.CauseNetwork})
 	m.Checked(agent.Check{Key: "v/b", NotAfter: time.Now()})
 	m.Certificates([]string{"v/b"})
 	for name, n := range map[string]int{
-		"notAfter": testutil.CollectAndCount(m.notAfter), "failures": testutil.CollectAndCount(m.failures),
-		"installs": testutil.CollectAndCount(m.installs), "rollbacks": testutil.CollectAndCount(m.rollbacks),
+		"notAfter": testutil.CollectAndCount(m.cert.notAfter), "failures": testutil.CollectAndCount(m.cert.failures),
+		"installs": testutil.CollectAndCount(m.cert.installs), "rollbacks": testutil.CollectAndCount(m.cert.rollbacks),
 	} {
 		if n != 1 {
 			t.Errorf("%s series = %d, want 1 (v/b only)", name, n)
@@ -176,5 +176,33 @@ func TestHealthEndpoints(t *testing.T) {
 	}
 	if code, body := get("/metrics"); code != 200 || !strings.Contains(body, "go_goroutines") {
 		t.Errorf("/metrics = %d", code)
+	}
+}
+
+// A plain secret's checks land in the akvvm_secret_* series, labelled
+// secret, and never in a certificate's.
+func TestSecretSeries(t *testing.T) {
+	m := New()
+	m.Certificates([]string{"v/web"})
+	m.Secrets([]string{"v/db"})
+	at := time.Unix(1_800_000_000, 0)
+	m.Checked(agent.Check{Key: "v/db", Secret: true, InstalledAt: at, LastSuccess: at, Installs: 1})
+	want := `
+# HELP akvvm_secret_installs_total Versions installed or made current again by this process.
+# TYPE akvvm_secret_installs_total counter
+akvvm_secret_installs_total{secret="v/db"} 1
+# HELP akvvm_secret_installed_timestamp_seconds When akvvm installed the current version, in Unix seconds; its age is time() minus this.
+# TYPE akvvm_secret_installed_timestamp_seconds gauge
+akvvm_secret_installed_timestamp_seconds{secret="v/db"} 1.8e+09
+# HELP akvvm_certificate_installs_total Versions installed or made current again by this process.
+# TYPE akvvm_certificate_installs_total counter
+akvvm_certificate_installs_total{certificate="v/web"} 0
+`
+	if err := testutil.CollectAndCompare(m.reg, strings.NewReader(want), "akvvm_secret_installs_total", "akvvm_secret_installed_timestamp_seconds", "akvvm_certificate_installs_total"); err != nil {
+		t.Error(err)
+	}
+	m.Secrets(nil)
+	if n := testutil.CollectAndCount(m.secret.installs); n != 0 {
+		t.Errorf("secret series after the secret was dropped = %d", n)
 	}
 }
