@@ -33,12 +33,15 @@ type checks struct {
 }
 
 func (c *checks) Certificates([]string)  {}
+func (c *checks) Secrets([]string)       {}
 func (c *checks) PassDone(time.Duration) {}
 func (c *checks) Checked(k agent.Check) {
 	c.total.Add(1)
 	if k.Failures > 0 {
 		c.failed.Add(1)
-		if k.Cause == agent.CauseHTTP429 {
+		// Key Vault's 429 carries the code Throttled, which is its own
+		// cause; a 429 without it is http_429.
+		if k.Cause == "Throttled" || k.Cause == agent.CauseHTTP429 {
 			c.throttled.Add(1)
 		}
 	}
