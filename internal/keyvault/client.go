@@ -26,6 +26,8 @@ type Clients struct {
 	cred       azcore.TokenCredential
 	httpClient *http.Client
 	retry      policy.RetryOptions
+	// throttleSpread is ThrottleSpread; tests shorten it.
+	throttleSpread time.Duration
 
 	mu      sync.Mutex
 	clients map[string]*azsecrets.Client
@@ -55,7 +57,8 @@ func NewClients(cred azcore.TokenCredential, opts Options) *Clients {
 	if opts.Retry.TryTimeout == 0 {
 		opts.Retry.TryTimeout = defaultTryTimeout
 	}
-	return &Clients{cred: cred, httpClient: opts.HTTPClient, retry: opts.Retry, clients: map[string]*azsecrets.Client{}}
+	return &Clients{cred: cred, httpClient: opts.HTTPClient, retry: opts.Retry, throttleSpread: ThrottleSpread,
+		clients: map[string]*azsecrets.Client{}}
 }
 
 // transporter returns what carries the requests: the HTTP client, with
@@ -79,8 +82,10 @@ func (c *Clients) client(vaultURL string) (*azsecrets.Client, error) {
 	if cl, ok := c.clients[key]; ok {
 		return cl, nil
 	}
+	th := &throttle{spread: c.throttleSpread}
 	opts := &azsecrets.ClientOptions{ClientOptions: azcore.ClientOptions{Retry: c.retry,
-		PerRetryPolicies: []policy.Policy{tryPolicy{tryTimeout: c.retry.TryTimeout}}}}
+		PerCallPolicies:  []policy.Policy{throttleWait{th}},
+		PerRetryPolicies: []policy.Policy{tryPolicy{tryTimeout: c.retry.TryTimeout}, throttleMark{th}}}}
 	tr, err := c.transporter()
 	if err != nil {
 		return nil, err
