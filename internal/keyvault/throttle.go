@@ -37,23 +37,28 @@ type throttle struct {
 
 	mu      sync.Mutex
 	until   time.Time
-	strikes int   // 429s in a row
+	strikes int   // throttled bursts in a row
 	last    error // the 429 that set until, as azcore reports it
 }
 
 // hit records a 429 that asked for retryAfter and returns the stretched
-// delay.
+// delay. Only a 429 to a request sent while no delay was running counts
+// as a new one in a row: the answers to the machine's other requests of
+// the same burst are the same throttled window.
 func (t *throttle) hit(retryAfter time.Duration) time.Duration {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	t.strikes++
+	now := time.Now()
+	if t.strikes == 0 || !now.Before(t.until) {
+		t.strikes++
+	}
 	spread := t.spread
 	for i := 1; i < t.strikes && spread < MaxThrottleSpread; i++ {
 		spread *= 2
 	}
 	spread = min(spread, MaxThrottleSpread)
 	d := max(retryAfter, 0) + rand.N(spread)
-	if u := time.Now().Add(d); u.After(t.until) {
+	if u := now.Add(d); u.After(t.until) {
 		t.until = u
 	}
 	return d

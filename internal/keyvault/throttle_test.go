@@ -156,3 +156,31 @@ func TestCallHeldByAThrottledVaultNamesThe429(t *testing.T) {
 		t.Errorf("the vault saw %d reads, want 1: the held call sends none", n)
 	}
 }
+
+// The 429s to one burst of a machine's concurrent calls are one throttled
+// window: each gets the first spread, not a doubled one.
+func TestConcurrent429sCountOnce(t *testing.T) {
+	k := newKVEnv(t)
+	h := newHostileVault(t, k)
+	const calls = 4
+	var arrived sync.WaitGroup
+	arrived.Add(calls)
+	h.set(func(w http.ResponseWriter, r *http.Request) bool {
+		arrived.Done()
+		arrived.Wait() // every call is in flight before any is answered
+		throttled(w, "50")
+		return true
+	})
+	const spread = 400 * time.Millisecond
+	c := k.clients(t, "", h.opts, policy.RetryOptions{MaxRetries: -1})
+	c.throttleSpread = spread
+	errs := make(chan error, calls)
+	for range calls {
+		go func() { errs <- get(c, time.Minute) }()
+	}
+	for range calls {
+		if d := throttledDelay(t, <-errs); d >= 50*time.Millisecond+spread {
+			t.Errorf("a 429 of the first burst: delay %s, want within the first spread (< %s)", d, 50*time.Millisecond+spread)
+		}
+	}
+}
