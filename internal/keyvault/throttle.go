@@ -1,6 +1,8 @@
 package keyvault
 
 import (
+	"bytes"
+	"io"
 	"math/rand/v2"
 	"net/http"
 	"strconv"
@@ -37,8 +39,25 @@ type throttle struct {
 
 	mu      sync.Mutex
 	until   time.Time
-	strikes int   // throttled bursts in a row
-	last    error // the 429 that set until, as azcore reports it
+	strikes int           // throttled bursts in a row
+	last    *throttled429 // the latest 429, for the calls it holds
+}
+
+// throttled429 is a copy of a 429 answer. Each held call gets its own
+// response made from it: a response's body is read by whoever reports
+// it, so one shared between calls would be read concurrently.
+type throttled429 struct {
+	status string
+	header http.Header
+	body   []byte
+}
+
+// errorFor returns the 429 as azcore reports it, as an answer to req.
+func (a *throttled429) errorFor(req *http.Request) error {
+	return runtime.NewResponseError(&http.Response{
+		Status: a.status, StatusCode: http.StatusTooManyRequests, Proto: "HTTP/1.1", ProtoMajor: 1, ProtoMinor: 1,
+		Header: a.header.Clone(), Body: io.NopCloser(bytes.NewReader(a.body)), ContentLength: int64(len(a.body)), Request: req,
+	})
 }
 
 // hit records a 429 that asked for retryAfter and returns the stretched
@@ -73,17 +92,17 @@ func (t *throttle) answered() {
 
 // held returns how long a new call must still wait, and the 429 that
 // made it wait.
-func (t *throttle) held() (time.Duration, error) {
+func (t *throttle) held() (time.Duration, *throttled429) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	return time.Until(t.until), t.last
 }
 
 // setLast keeps the 429 that held calls get as their cause.
-func (t *throttle) setLast(err error) {
+func (t *throttle) setLast(a *throttled429) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	t.last = err
+	t.last = a
 }
 
 // throttleMark is the per-retry policy, next to the transport, that sees
@@ -105,7 +124,10 @@ func (p throttleMark) Do(req *policy.Request) (*http.Response, error) {
 	resp.Header.Del("x-ms-retry-after-ms")
 	resp.Header.Set("retry-after-ms", strconv.FormatInt(max(d.Milliseconds(), 1), 10))
 	resp.Header.Set("Retry-After", strconv.FormatInt(int64((d+time.Second-1)/time.Second), 10))
-	p.t.setLast(runtime.NewResponseError(resp)) // with the stretched delay
+	body, perr := runtime.Payload(resp) // read once here; azcore keeps it for the caller
+	if perr == nil {
+		p.t.setLast(&throttled429{status: resp.Status, header: resp.Header.Clone(), body: body}) // with the stretched delay
+	}
 	return resp, err
 }
 
@@ -121,7 +143,7 @@ func (p throttleWait) Do(req *policy.Request) (*http.Response, error) {
 	}
 	ctx := req.Raw().Context()
 	if tr := triesFrom(ctx); tr != nil && last != nil {
-		tr.record(last)
+		tr.record(last.errorFor(req.Raw()))
 	}
 	timer := time.NewTimer(wait)
 	defer timer.Stop()
