@@ -196,7 +196,7 @@ func wireDepsWith(s *config.Settings, topts transport.Options, log *slog.Logger,
 		return agent.Deps{}, err
 	}
 	deps := agent.Deps{
-		Source:      keyvault.NewClients(cred, keyvault.Options{HTTPClient: kvHTTP}),
+		Source:      keyvault.NewClients(cred, keyvault.Options{HTTPClient: kvHTTP, Logger: log}),
 		Store:       st,
 		Identity:    cred.Describe(),
 		Notifiers:   platformNotifiers(log),

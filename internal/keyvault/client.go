@@ -9,6 +9,7 @@ package keyvault
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"net/http"
 	"strings"
 	"sync"
@@ -28,6 +29,7 @@ type Clients struct {
 	retry      policy.RetryOptions
 	// throttleSpread is ThrottleSpread; tests shorten it.
 	throttleSpread time.Duration
+	log            *slog.Logger
 
 	mu      sync.Mutex
 	clients map[string]*azsecrets.Client
@@ -42,6 +44,9 @@ type Options struct {
 	// Retry overrides azcore's retry policy (429 with Retry-After, 5xx);
 	// a zero TryTimeout means two minutes per try.
 	Retry policy.RetryOptions
+	// Logger gets one line each time a vault starts throttling this
+	// machine (HTTP 429) and how long it waits; nil logs nothing.
+	Logger *slog.Logger
 }
 
 // defaultTryTimeout bounds one try of a Key Vault request when Options.Retry
@@ -57,7 +62,7 @@ func NewClients(cred azcore.TokenCredential, opts Options) *Clients {
 	if opts.Retry.TryTimeout == 0 {
 		opts.Retry.TryTimeout = defaultTryTimeout
 	}
-	return &Clients{cred: cred, httpClient: opts.HTTPClient, retry: opts.Retry, throttleSpread: ThrottleSpread,
+	return &Clients{cred: cred, httpClient: opts.HTTPClient, retry: opts.Retry, throttleSpread: ThrottleSpread, log: opts.Logger,
 		clients: map[string]*azsecrets.Client{}}
 }
 
@@ -82,7 +87,7 @@ func (c *Clients) client(vaultURL string) (*azsecrets.Client, error) {
 	if cl, ok := c.clients[key]; ok {
 		return cl, nil
 	}
-	th := &throttle{spread: c.throttleSpread}
+	th := &throttle{spread: c.throttleSpread, vault: (&Error{VaultURL: vaultURL}).host(), log: c.log}
 	opts := &azsecrets.ClientOptions{ClientOptions: azcore.ClientOptions{Retry: c.retry,
 		PerCallPolicies:  []policy.Policy{throttleWait{th}},
 		PerRetryPolicies: []policy.Policy{tryPolicy{tryTimeout: c.retry.TryTimeout}, throttleMark{th}}}}

@@ -3,6 +3,7 @@ package keyvault
 import (
 	"bytes"
 	"io"
+	"log/slog"
 	"math/rand/v2"
 	"net/http"
 	"strconv"
@@ -36,6 +37,8 @@ const MaxThrottleSpread = 5 * time.Minute
 // instead of being throttled on their own.
 type throttle struct {
 	spread time.Duration // ThrottleSpread, shorter in tests
+	vault  string        // the vault's host, for the log
+	log    *slog.Logger  // one line per throttled burst; nil: none
 
 	mu      sync.Mutex
 	until   time.Time
@@ -68,7 +71,8 @@ func (t *throttle) hit(retryAfter time.Duration) time.Duration {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	now := time.Now()
-	if t.strikes == 0 || !now.Before(t.until) {
+	burst := t.strikes == 0 || !now.Before(t.until)
+	if burst {
 		t.strikes++
 	}
 	spread := t.spread
@@ -79,6 +83,10 @@ func (t *throttle) hit(retryAfter time.Duration) time.Duration {
 	d := max(retryAfter, 0) + rand.N(spread)
 	if u := now.Add(d); u.After(t.until) {
 		t.until = u
+	}
+	if burst && t.log != nil {
+		t.log.Info("vault is throttling this machine (HTTP 429): its requests to the vault wait",
+			"vault", t.vault, "retryAfter", retryAfter.Round(time.Millisecond), "wait", d.Round(time.Millisecond), "inARow", t.strikes)
 	}
 	return d
 }

@@ -1,7 +1,9 @@
 package keyvault
 
 import (
+	"bytes"
 	"errors"
+	"log/slog"
 	"net/http"
 	"strings"
 	"sync"
@@ -187,6 +189,8 @@ func TestConcurrent429sCountOnce(t *testing.T) {
 	const spread = 400 * time.Millisecond
 	c := k.clients(t, "", h.opts, policy.RetryOptions{MaxRetries: -1})
 	c.throttleSpread = spread
+	var logs bytes.Buffer // written before each call returns its 429
+	c.log = slog.New(slog.NewTextHandler(&logs, nil))
 	errs := make(chan error, calls)
 	for range calls {
 		go func() { errs <- get(c, time.Minute) }()
@@ -195,5 +199,9 @@ func TestConcurrent429sCountOnce(t *testing.T) {
 		if d := throttledDelay(t, <-errs); d >= 50*time.Millisecond+spread {
 			t.Errorf("a 429 of the first burst: delay %s, want within the first spread (< %s)", d, 50*time.Millisecond+spread)
 		}
+	}
+	lines := strings.Split(strings.TrimSpace(logs.String()), "\n")
+	if len(lines) != 1 || !strings.Contains(lines[0], "vault=myvault.vault.azure.net") || !strings.Contains(lines[0], "wait=") {
+		t.Errorf("log of one throttled burst:\n%s\nwant one line naming the vault and the wait", logs.String())
 	}
 }
