@@ -87,7 +87,7 @@ func (c *Clients) client(vaultURL string) (*azsecrets.Client, error) {
 	if cl, ok := c.clients[key]; ok {
 		return cl, nil
 	}
-	th := &throttle{spread: c.throttleSpread, vault: (&Error{VaultURL: vaultURL}).host(), log: c.log}
+	th := &throttle{spread: c.throttleSpread, vault: hostOf(vaultURL), log: c.log}
 	opts := &azsecrets.ClientOptions{ClientOptions: azcore.ClientOptions{Retry: c.retry,
 		PerCallPolicies:  []policy.Policy{throttleWait{th}},
 		PerRetryPolicies: []policy.Policy{tryPolicy{tryTimeout: c.retry.TryTimeout}, throttleMark{th}}}}

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
-	"strconv"
 	"strings"
 	"time"
 	"unicode"
@@ -176,11 +175,14 @@ func (e *Error) StatusCode() int {
 }
 
 // host returns the vault's host name, or VaultURL when it has none.
-func (e *Error) host() string {
-	if u, err := url.Parse(e.VaultURL); err == nil && u.Host != "" {
+func (e *Error) host() string { return hostOf(e.VaultURL) }
+
+// hostOf returns the host name of vaultURL, or vaultURL when it has none.
+func hostOf(vaultURL string) string {
+	if u, err := url.Parse(vaultURL); err == nil && u.Host != "" {
 		return u.Host
 	}
-	return e.VaultURL
+	return vaultURL
 }
 
 // Refused reports an answer akvvm refused to use, from the vault or the
@@ -232,12 +234,7 @@ func (e *Error) RetryAfter(now time.Time) time.Duration {
 	if !errors.As(e.Err, &re) || re.RawResponse == nil {
 		return 0
 	}
-	h := re.RawResponse.Header
-	if ms, err := strconv.Atoi(h.Get("retry-after-ms")); err == nil && ms > 0 {
-		return time.Duration(ms) * time.Millisecond
-	}
-	d, _ := transport.ParseRetryAfter(h.Get("Retry-After"), now)
-	return d
+	return retryAfterOf(re.RawResponse, now)
 }
 
 // Permanent reports whether retrying soon cannot help: the configuration or

@@ -128,7 +128,7 @@ func (p throttleMark) Do(req *policy.Request) (*http.Response, error) {
 		}
 		return resp, err
 	}
-	d := p.t.hit(retryAfterOf(resp))
+	d := p.t.hit(retryAfterOf(resp, time.Now()))
 	resp.Header.Del("x-ms-retry-after-ms")
 	resp.Header.Set("retry-after-ms", strconv.FormatInt(max(d.Milliseconds(), 1), 10))
 	resp.Header.Set("Retry-After", strconv.FormatInt(int64((d+time.Second-1)/time.Second), 10))
@@ -165,13 +165,13 @@ func (p throttleWait) Do(req *policy.Request) (*http.Response, error) {
 
 // retryAfterOf reads the delay a response asks for, as azcore does
 // (retry-after-ms, x-ms-retry-after-ms, then Retry-After), or 0.
-func retryAfterOf(resp *http.Response) time.Duration {
+func retryAfterOf(resp *http.Response, now time.Time) time.Duration {
 	h := resp.Header
 	for _, name := range []string{"retry-after-ms", "x-ms-retry-after-ms"} {
 		if ms, err := strconv.ParseInt(h.Get(name), 10, 64); err == nil && ms > 0 {
 			return time.Duration(ms) * time.Millisecond
 		}
 	}
-	d, _ := transport.ParseRetryAfter(h.Get("Retry-After"), time.Now())
+	d, _ := transport.ParseRetryAfter(h.Get("Retry-After"), now)
 	return d
 }
